@@ -10,8 +10,8 @@ import base64
 import binascii
 import hashlib
 import hmac
+from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
-from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 SIGNED_HEADERS = "x-ms-date;host;x-ms-content-sha256"
@@ -48,7 +48,7 @@ def compute_signature(key: bytes, value: str) -> str:
 
 def http_date(now: datetime | None = None) -> str:
     """RFC 1123 date as ACS expects in ``x-ms-date``."""
-    moment = now or datetime.now(timezone.utc)
+    moment = now or datetime.now(UTC)
     return formatdate(moment.timestamp(), usegmt=True)
 
 
@@ -105,8 +105,8 @@ def verify_request(
     except (TypeError, ValueError):
         return "unparseable x-ms-date"
     if sent.tzinfo is None:
-        sent = sent.replace(tzinfo=timezone.utc)
-    skew = abs(((now or datetime.now(timezone.utc)) - sent).total_seconds())
+        sent = sent.replace(tzinfo=UTC)
+    skew = abs(((now or datetime.now(UTC)) - sent).total_seconds())
     if skew > max_skew_seconds:
         return "x-ms-date is outside the allowed clock skew"
     body_hash = base64.b64encode(hashlib.sha256(body).digest()).decode()

@@ -92,14 +92,10 @@ class Settings(BaseModel):
     lease_seconds: int = Field(default=60, alias="ARCHIVE_LEASE_SECONDS", ge=15, le=60)
     local_source_url: str | None = Field(default=None, alias="LOCAL_SOURCE_URL")
     host_storage_connection_string: str | None = Field(default=None, alias=HOST_STORAGE, repr=False)
-    host_storage_queue_service_uri: str | None = Field(
-        default=None, alias=f"{HOST_STORAGE}__queueServiceUri"
-    )
+    host_storage_queue_service_uri: str | None = Field(default=None, alias=f"{HOST_STORAGE}__queueServiceUri")
     host_storage_account_name: str | None = Field(default=None, alias=f"{HOST_STORAGE}__accountName")
 
-    _split = field_validator("allowed_source_hosts", "allowed_acs_resource_ids", mode="before")(
-        _split_list
-    )
+    _split = field_validator("allowed_source_hosts", "allowed_acs_resource_ids", mode="before")(_split_list)
 
     @field_validator("allowed_source_hosts")
     @classmethod

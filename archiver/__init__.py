@@ -1,0 +1,1 @@
+"""Archive Azure Communication Services call recordings to long-term Blob Storage."""

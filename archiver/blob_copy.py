@@ -1,0 +1,331 @@
+"""Stream a download into a block blob: bounded memory, concurrent staging, resumable.
+
+Memory is ``block_size x (concurrency + 1)`` whatever the file size. Blocks are staged in
+parallel while the next block downloads; hashing runs on its own thread (hashlib releases
+the GIL), so download, hashing and upload overlap.
+
+Resuming: every ``checkpoint_blocks`` blocks the staged prefix is committed (with the source
+size in the blob's metadata). A later attempt re-reads that committed prefix from storage to
+rebuild the hashes, then asks the source only for the rest with a Range request. The blob
+under its final name is therefore visible while incomplete; the chunk manifest, written
+after verification, is the only commit point readers may trust.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.storage.blob import BlobBlock, BlobClient, BlobLeaseClient, ContentSettings
+
+from archiver.errors import ArchiveBusy, PermanentError, TransientError
+
+log = logging.getLogger("archiver.copy")
+
+META_TOTAL = "archiver_source_bytes"
+META_BLOCK = "archiver_block_bytes"
+META_SHA256 = "archiver_sha256"
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    size: int
+    sha256: str
+    md5: str  # base64, as in Content-MD5
+    resumed_from: int
+    source_requests: int
+
+
+def block_id(index: int) -> str:
+    return base64.b64encode(f"blk-{index:08d}".encode()).decode()
+
+
+class _Hasher:
+    """SHA-256 and MD5 over the blocks in order, on one background thread.
+
+    At most ``backlog`` blocks wait for hashing, so a slow hash cannot make memory grow.
+    """
+
+    def __init__(self, backlog: int = 2) -> None:
+        self.sha256 = hashlib.sha256()
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash")
+        self._slots = threading.Semaphore(backlog)
+        self._last: Future[None] | None = None
+
+    def _update(self, data: bytes | bytearray) -> None:
+        try:
+            self.sha256.update(data)
+            self.md5.update(data)
+        finally:
+            self._slots.release()
+
+    def add(self, data: bytes | bytearray) -> None:
+        self._slots.acquire()
+        self._last = self._pool.submit(self._update, data)
+
+    def finish(self) -> tuple[str, str]:
+        if self._last is not None:
+            self._last.result()
+        self._pool.shutdown()
+        return self.sha256.hexdigest(), base64.b64encode(self.md5.digest()).decode()
+
+
+class BlobLease:
+    """Exclusive right to write one blob, renewed in the background while the copy runs.
+
+    A killed worker's lease simply expires, so the next delivery can take over after at most
+    ``seconds``; a duplicate delivery that finds the lease held backs off with ``ArchiveBusy``.
+    """
+
+    def __init__(self, blob: BlobClient, seconds: int) -> None:
+        self._blob = blob
+        self._seconds = seconds
+        self._stop = threading.Event()
+        self.lost = threading.Event()
+        self.client: BlobLeaseClient | None = None
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> BlobLease:
+        try:
+            self._blob.upload_blob(b"", overwrite=False)
+        except ResourceExistsError:
+            pass
+        except HttpResponseError as exc:
+            if exc.status_code != 412 and getattr(exc, "error_code", None) != "LeaseIdMissing":
+                raise
+        try:
+            self.client = self._blob.acquire_lease(lease_duration=self._seconds)
+        except HttpResponseError as exc:
+            if exc.status_code == 409:
+                raise ArchiveBusy(
+                    "another worker is archiving this chunk", retry_after=self._seconds
+                ) from None
+            raise
+        self._thread = threading.Thread(target=self._renew, name="lease-renew", daemon=True)
+        self._thread.start()
+        return self
+
+    def _renew(self) -> None:
+        assert self.client is not None
+        while not self._stop.wait(self._seconds / 3):
+            try:
+                self.client.renew()
+            except Exception:  # noqa: BLE001 - any failure means we no longer own the blob
+                log.error("lease renewal failed; abandoning the copy")
+                self.lost.set()
+                return
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self.client is not None and not self.lost.is_set():
+            try:
+                self.client.release()
+            except HttpResponseError:
+                pass
+
+
+@dataclass(frozen=True)
+class _Checkpoint:
+    blocks: int = 0
+    bytes: int = 0
+    source_total: int | None = None
+    complete_sha256: str | None = None  # set when a previous attempt committed everything
+
+
+def _checkpoint(blob: BlobClient, lease: BlobLeaseClient, block_size: int) -> _Checkpoint:
+    """What an earlier, interrupted attempt left committed and can be trusted for resuming."""
+    try:
+        props = blob.get_blob_properties(lease=lease)
+        committed, _ = blob.get_block_list("committed", lease=lease)
+    except ResourceNotFoundError:
+        return _Checkpoint()
+    meta = props.metadata or {}
+    if meta.get(META_BLOCK) != str(block_size) or not meta.get(META_TOTAL, "").isdigit():
+        return _Checkpoint()
+    total = int(meta[META_TOTAL])
+    if meta.get(META_SHA256) and props.size == total:
+        return _Checkpoint(len(committed), total, total, meta[META_SHA256])
+    count = 0
+    for expected, block in enumerate(committed):
+        if block.id != block_id(expected) or block.size != block_size:
+            break
+        count += 1
+    return _Checkpoint(count, count * block_size, total)
+
+
+def _rehash_prefix(blob: BlobClient, length: int, hasher: _Hasher) -> None:
+    if length:
+        for piece in blob.download_blob(offset=0, length=length).chunks():
+            hasher.add(piece)
+
+
+class _Stager:
+    """Stages blocks on a bounded thread pool; at most ``concurrency`` blocks in flight."""
+
+    def __init__(self, blob: BlobClient, lease: BlobLease, concurrency: int) -> None:
+        self._blob = blob
+        self._lease = lease
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="stage")
+        self._slots = threading.Semaphore(concurrency)
+        self._pending: list[Future[Any]] = []
+
+    def _stage(self, index: int, data: bytearray) -> None:
+        try:
+            self._blob.stage_block(block_id(index), data, length=len(data), lease=self._lease.client)
+        finally:
+            self._slots.release()
+
+    def submit(self, index: int, data: bytearray) -> None:
+        if self._lease.lost.is_set():
+            raise ArchiveBusy("lost the lease on the archive blob mid-copy")
+        self._slots.acquire()
+        self._pending.append(self._pool.submit(self._stage, index, data))
+
+    def drain(self) -> None:
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class SourceStream(Protocol):
+    """What ``copy_to_blob`` needs from a download (``source.MediaDownload`` provides it)."""
+
+    total: int | None
+    requests: int
+
+    def open(self) -> None: ...
+    def close(self) -> None: ...
+    def __iter__(self) -> Iterator[bytes]: ...
+
+
+def copy_to_blob(
+    blob: BlobClient,
+    open_source: Callable[[int], SourceStream],
+    *,
+    content_type: str,
+    block_size: int,
+    concurrency: int,
+    lease_seconds: int,
+    checkpoint_blocks: int = 16,
+) -> CopyResult:
+    """Copy the source into ``blob`` and verify it; ``open_source(offset)`` starts a download."""
+    with BlobLease(blob, lease_seconds) as lease:
+        assert lease.client is not None
+        mark = _checkpoint(blob, lease.client, block_size)
+        if mark.complete_sha256 is not None:
+            return _already_copied(blob, mark)
+        source = open_source(mark.bytes)
+        source.open()
+        if mark.bytes and source.total != mark.source_total:
+            # Not the size the checkpoint recorded: never splice two versions together.
+            log.warning("source size changed since the checkpoint; restarting the copy from byte 0")
+            source.close()
+            mark = _Checkpoint()
+            source = open_source(0)
+            source.open()
+        hasher = _Hasher()
+        _rehash_prefix(blob, mark.bytes, hasher)
+        ids = [block_id(i) for i in range(mark.blocks)]
+        size = mark.bytes
+        stager = _Stager(blob, lease, concurrency)
+
+        def flush(block: bytearray) -> None:
+            nonlocal size
+            hasher.add(block)
+            stager.submit(len(ids), block)
+            ids.append(block_id(len(ids)))
+            size += len(block)
+            if len(ids) % checkpoint_blocks == 0 and source.total is not None:
+                stager.drain()
+                _commit(
+                    blob, lease, ids, metadata={META_TOTAL: str(source.total), META_BLOCK: str(block_size)}
+                )
+
+        try:
+            buffer = bytearray()
+            for piece in source:
+                view = memoryview(piece)
+                while view:
+                    take = min(block_size - len(buffer), len(view))
+                    buffer += view[:take]
+                    view = view[take:]
+                    if len(buffer) == block_size:
+                        flush(buffer)
+                        buffer = bytearray()
+            if buffer:
+                flush(buffer)
+            stager.drain()
+        finally:
+            stager.close()
+            source.close()
+        sha256, md5 = hasher.finish()
+        if size == 0:
+            raise TransientError("the source sent no bytes", reason="empty_body", retry_after=60.0)
+        if source.total is not None and size != source.total:
+            raise TransientError(
+                f"received {size} bytes, the source announced {source.total}", reason="short_body"
+            )
+        _commit(
+            blob,
+            lease,
+            ids,
+            metadata={META_TOTAL: str(size), META_BLOCK: str(block_size), META_SHA256: sha256},
+            content_settings=ContentSettings(content_type=content_type, content_md5=base64.b64decode(md5)),
+        )
+        _verify(blob, size, md5)
+        return CopyResult(
+            size=size, sha256=sha256, md5=md5, resumed_from=mark.bytes, source_requests=source.requests
+        )
+
+
+def _already_copied(blob: BlobClient, mark: _Checkpoint) -> CopyResult:
+    """A previous attempt committed the whole blob but died before its manifest: re-verify it."""
+    hasher = _Hasher()
+    _rehash_prefix(blob, mark.bytes, hasher)
+    sha256, md5 = hasher.finish()
+    if sha256 != mark.complete_sha256:
+        raise PermanentError(
+            "the archived blob no longer matches its recorded SHA-256", reason="verify_failed"
+        )
+    _verify(blob, mark.bytes, md5)
+    return CopyResult(size=mark.bytes, sha256=sha256, md5=md5, resumed_from=mark.bytes, source_requests=0)
+
+
+def _verify(blob: BlobClient, size: int, md5: str) -> None:
+    """Read back what storage says it holds: size and Content-MD5 must be ours."""
+    props = blob.get_blob_properties()
+    stored = props.content_settings.content_md5
+    stored_b64 = base64.b64encode(bytes(stored)).decode() if stored else None
+    if props.size != size or stored_b64 != md5:
+        raise PermanentError("the committed blob does not match the bytes received", reason="verify_failed")
+
+
+def _commit(
+    blob: BlobClient,
+    lease: BlobLease,
+    ids: list[str],
+    *,
+    metadata: dict[str, str],
+    content_settings: ContentSettings | None = None,
+) -> None:
+    if lease.lost.is_set():
+        raise ArchiveBusy("lost the lease on the archive blob mid-copy")
+    blob.commit_block_list(
+        [BlobBlock(block_id=i) for i in ids],
+        content_settings=content_settings,
+        metadata=metadata,
+        lease=lease.client,
+    )

@@ -1,0 +1,66 @@
+"""Where things go in storage: deterministic, person-readable, and safe by construction.
+
+Every name is built only from values that ``events`` has already checked against a strict
+character set (call and document ids) or that we derive ourselves (dates, indexes, digests),
+so no event can steer a write outside its own recording's folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from archiver.jobs import RecordingInfo, RecordingJob
+
+EXTENSIONS = {"mp4": "mp4", "mp3": "mp3", "wav": "wav"}
+CONTENT_TYPES = {"mp4": "video/mp4", "mp3": "audio/mpeg", "wav": "audio/wav"}
+
+
+def media_extension(*candidates: str | None) -> str:
+    """The first known format among ``candidates`` (event, then metadata), else ``bin``."""
+    for value in candidates:
+        if value and value.strip().lower() in EXTENSIONS:
+            return EXTENSIONS[value.strip().lower()]
+    return "bin"
+
+
+def content_type_for(extension: str) -> str:
+    return CONTENT_TYPES.get(extension, "application/octet-stream")
+
+
+def recording_folder(info: RecordingInfo) -> str:
+    """``2026/11/20/{callId}/091403Z-{key}``: by day, then call, then recording start."""
+    start = info.start_time
+    return f"{start:%Y/%m/%d}/{info.call_id}/{start:%H%M%S}Z-{info.recording_key}"
+
+
+def chunk_stem(job: RecordingJob) -> str:
+    return f"{recording_folder(job.recording)}/chunk-{job.chunk.index:03d}"
+
+
+def media_blob(job: RecordingJob, extension: str) -> str:
+    return f"{chunk_stem(job)}.{extension}"
+
+
+def metadata_blob(job: RecordingJob) -> str:
+    return f"{chunk_stem(job)}.metadata.json"
+
+
+def chunk_manifest_blob(job: RecordingJob) -> str:
+    return f"{chunk_stem(job)}.manifest.json"
+
+
+def recording_manifest_blob(info: RecordingInfo) -> str:
+    return f"{recording_folder(info)}/manifest.json"
+
+
+def participant_digest(participant_id: str) -> str:
+    """Index key for a person: a digest, so that blob names never carry an identity."""
+    return hashlib.sha256(participant_id.strip().encode("utf-8")).hexdigest()
+
+
+def index_blob(participant_id: str, job: RecordingJob) -> str:
+    return f"{participant_digest(participant_id)}/{chunk_stem(job)}.json"
+
+
+def failure_blob(job: RecordingJob) -> str:
+    return f"{job.recording.event_time:%Y/%m/%d}/{job.recording.call_id}/{job.chunk.document_id}.json"

@@ -1,0 +1,89 @@
+"""Lenient reading of a chunk's metadata file (``acsmetadata``).
+
+Live payloads differ from the documents: enum values swapped or in other casing, numbers as
+strings, ``channel`` missing. We read what we need for the index and keep the original bytes
+untouched in the archive; only what would make the index wrong or unsafe is an error.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from archiver.errors import InvalidMetadata
+
+MAX_PARTICIPANTS = 1000
+MAX_PARTICIPANT_ID_LENGTH = 512
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, coerce_numbers_to_str=False)
+
+
+class Participant(_Lenient):
+    participant_id: str = Field(alias="participantId", min_length=1, max_length=MAX_PARTICIPANT_ID_LENGTH)
+    channel: int | None = Field(default=None, ge=0, le=63)
+
+    @field_validator("participant_id", mode="before")
+    @classmethod
+    def _must_be_text(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError("participantId must be a string")
+        if any(ord(ch) < 0x20 for ch in value):
+            raise ValueError("participantId contains control characters")
+        return value
+
+
+class PauseInterval(_Lenient):
+    start_time: datetime | None = Field(default=None, alias="startTime")
+    duration: float | None = None
+
+
+class RecordingMetadata(_Lenient):
+    resource_id: str | None = Field(default=None, alias="resourceId")
+    call_id: str | None = Field(default=None, alias="callId")
+    chunk_document_id: str | None = Field(default=None, alias="chunkDocumentId")
+    chunk_index: int | None = Field(default=None, alias="chunkIndex")
+    chunk_start_time: datetime | None = Field(default=None, alias="chunkStartTime")
+    chunk_duration: float | None = Field(default=None, alias="chunkDuration")
+    pause_resume_intervals: list[PauseInterval] = Field(default_factory=list, alias="pauseResumeIntervals")
+    recording_info: dict[str, Any] = Field(default_factory=dict, alias="recordingInfo")
+    participants: list[Participant] = Field(default_factory=list, max_length=MAX_PARTICIPANTS)
+
+    @field_validator("chunk_start_time")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @field_validator("pause_resume_intervals", "participants", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+
+def parse_metadata(raw: bytes, *, max_bytes: int) -> RecordingMetadata:
+    """Validate ``raw`` leniently; raise ``InvalidMetadata`` with a specific reason."""
+    if len(raw) > max_bytes:
+        raise InvalidMetadata(
+            f"metadata is {len(raw)} bytes, more than MAX_METADATA_BYTES={max_bytes}",
+            reason="metadata_too_large",
+        )
+    if not raw.strip():
+        raise InvalidMetadata("metadata file is empty", reason="metadata_empty")
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidMetadata(f"metadata is not JSON: {exc}", reason="metadata_not_json") from None
+    if not isinstance(document, dict):
+        raise InvalidMetadata("metadata must be a JSON object", reason="metadata_not_object")
+    try:
+        return RecordingMetadata.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidMetadata(f"metadata field {where}: {first['msg']}", reason="metadata_invalid") from None

@@ -1,0 +1,124 @@
+"""The archive worker: one queue message, one chunk, one outcome.
+
+Outcomes, so that nothing is lost and nothing retries forever:
+- archived (or already archived): acknowledge;
+- permanent failure (bad metadata, off-allowlist redirect, lost after the deadline):
+  record it in ``failed-jobs`` with the reason, log ``ARCHIVER_FAILED``, acknowledge;
+- transient failure while the deadline allows: put the job back with a delay and acknowledge
+  (``ARCHIVER_RETRY``; ``ARCHIVER_AT_RISK`` when the margin is under the threshold);
+- anything unexpected: raise, so the host retries and finally moves it to the poison queue,
+  from where the redrive timer puts it back while the deadline allows.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from archiver import layout, logs
+from archiver.errors import ConfigurationError, PermanentError, RecordingLost, TransientError
+from archiver.jobqueue import JobQueue
+from archiver.jobs import RecordingJob
+from archiver.pipeline import Archiver, ChunkResult
+from archiver.settings import Settings
+from archiver.store import ArchiveStore, now_utc
+
+log = logging.getLogger("archiver.worker")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # archived | already_archived | failed | retry
+    job: RecordingJob | None
+    reason: str | None = None
+    result: ChunkResult | None = None
+
+
+def record_failure(store: ArchiveStore, job: RecordingJob, exc: Exception, reason: str) -> str:
+    """Keep a job we gave up on, with enough to redo it by hand while the source exists."""
+    store.ensure_containers()
+    name = layout.failure_blob(job)
+    store.keep_failure(
+        name,
+        {
+            "reason": reason,
+            "message": str(exc),
+            "recordedAt": now_utc().isoformat(),
+            "deadline": job.recording.deadline.isoformat(),
+            "marginSeconds": round(job.margin_seconds(), 1),
+            "job": job.model_dump(mode="json"),
+        },
+    )
+    return name
+
+
+def give_up(store: ArchiveStore, job: RecordingJob, exc: Exception, reason: str) -> Outcome:
+    kept = record_failure(store, job, exc, reason)
+    logs.emit(log, logging.ERROR, logs.FAILED, str(exc), **job.log_fields(), reason=reason, kept=kept)
+    return Outcome("failed", job, reason)
+
+
+def retry_later(settings: Settings, store: ArchiveStore, queue: JobQueue, job: RecordingJob, exc: TransientError) -> Outcome:
+    margin = job.margin_seconds()
+    if margin <= 0:
+        lost = RecordingLost(f"still failing when the retention window closed: {exc}")
+        return give_up(store, job, lost, f"deadline_passed:{exc.reason}")
+    delay = min(exc.retry_after, max(margin - 60, 1))
+    queue.put(job.model_copy(update={"attempt": job.attempt + 1}), delay_seconds=delay)
+    fields: dict[str, Any] = {**job.log_fields(), "reason": exc.reason, "attempt": job.attempt + 1, "delay_s": delay}
+    if isinstance(exc, ConfigurationError):
+        logs.emit(log, logging.ERROR, logs.CONFIG, str(exc), **fields)
+    else:
+        logs.emit(log, logging.WARNING, logs.RETRY, str(exc), **fields)
+    report_margin(settings, job)
+    return Outcome("retry", job, exc.reason)
+
+
+def report_margin(settings: Settings, job: RecordingJob) -> None:
+    margin = job.margin_seconds()
+    if margin < settings.at_risk_margin_minutes * 60:
+        logs.emit(
+            log,
+            logging.ERROR,
+            logs.AT_RISK,
+            "job may miss its retention deadline",
+            **job.log_fields(),
+            margin_s=margin,
+            deadline=job.recording.deadline.isoformat(),
+        )
+
+
+def process_message(
+    body: str | bytes, settings: Settings, store: ArchiveStore, queue: JobQueue, archiver: Archiver
+) -> Outcome:
+    try:
+        job = RecordingJob.from_message(body)
+    except ValidationError as exc:
+        store.ensure_containers()
+        kept = store.keep_rejected(
+            body if isinstance(body, bytes) else body.encode(), reason="invalid_job", message=str(exc)
+        )
+        logs.emit(log, logging.ERROR, logs.FAILED, "queue message is not a job", reason="invalid_job", kept=kept)
+        return Outcome("failed", None, "invalid_job")
+    try:
+        result = archiver.archive(job)
+    except PermanentError as exc:
+        return give_up(store, job, exc, exc.reason)
+    except TransientError as exc:
+        return retry_later(settings, store, queue, job, exc)
+    logs.emit(
+        log,
+        logging.INFO,
+        logs.ARCHIVED,
+        "chunk archived",
+        **job.log_fields(),
+        outcome=result.outcome,
+        bytes=result.manifest["media"]["size"],
+        sha256=result.manifest["media"]["sha256"],
+        source_bytes=result.source_bytes,
+        recording_complete=result.recording_manifest is not None,
+    )
+    return Outcome(result.outcome, job, None, result)

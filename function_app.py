@@ -1,0 +1,56 @@
+"""Azure Functions entry points (Python v2 model). Glue only: the work is in ``archiver``.
+
+Importing this module must need no setting and no network: the host imports it to index the
+functions. Everything heavier is imported inside the functions, on first invocation.
+"""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+JOBS_QUEUE = "recording-jobs"  # == archiver.settings.JOBS_QUEUE (a test keeps them equal)
+REDRIVE_SCHEDULE = "0 */5 * * * *"  # every 5 minutes: far inside any retention window
+
+app = func.FunctionApp()
+
+
+@app.function_name("ingest_recording_event")
+@app.event_grid_trigger(arg_name="event")
+def ingest_recording_event(event: func.EventGridEvent) -> None:
+    """Validate and enqueue; never copies media (Event Grid waits only 30 s)."""
+    from archiver.ingress import event_grid_event_to_json, ingest
+    from archiver.runtime import get_runtime
+
+    runtime = get_runtime()
+    payload = event_grid_event_to_json(
+        id=event.id,
+        topic=event.topic,
+        subject=event.subject,
+        event_type=event.event_type,
+        event_time=event.event_time,
+        data=event.get_json(),
+        data_version=event.data_version,
+    )
+    ingest(payload, runtime.settings, runtime.store, runtime.queue.put)
+
+
+@app.function_name("archive_recording_chunk")
+@app.queue_trigger(arg_name="message", queue_name=JOBS_QUEUE, connection="AzureWebJobsStorage")
+def archive_recording_chunk(message: func.QueueMessage) -> None:
+    """Copy one chunk; unexpected errors raise so the host retries, then poisons."""
+    from archiver.runtime import get_runtime
+    from archiver.worker import process_message
+
+    runtime = get_runtime()
+    process_message(message.get_body(), runtime.settings, runtime.store, runtime.queue, runtime.archiver)
+
+
+@app.function_name("redrive_failed_jobs")
+@app.timer_trigger(arg_name="timer", schedule=REDRIVE_SCHEDULE, run_on_startup=False, use_monitor=True)
+def redrive_failed_jobs(timer: func.TimerRequest) -> None:
+    """Put poisoned jobs back while their recording still exists; record the lost ones."""
+    from archiver.redrive import redrive
+    from archiver.runtime import get_runtime
+
+    runtime = get_runtime()
+    redrive(runtime.settings, runtime.store, runtime.queue)

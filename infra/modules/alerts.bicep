@@ -1,0 +1,126 @@
+// Alert rules. The archiver writes fixed markers into its log messages; each marker gets a
+// log alert on the Application Insights traces in the workspace (table AppTraces). Event
+// Grid's own losses (dead-lettered or dropped events) get metric alerts on the system topic.
+
+param namePrefix string
+param location string
+param tags object
+param logAnalyticsId string
+param systemTopicId string
+
+@description('Action group to notify. Empty: alerts fire in the portal only.')
+param actionGroupId string = ''
+
+var logAlertActionGroups = empty(actionGroupId) ? [] : [actionGroupId]
+var metricAlertAction = {
+  actionGroupId: actionGroupId
+}
+var metricAlertActions = empty(actionGroupId) ? [] : [metricAlertAction]
+
+// Severity 1 for lost or refused recordings, 2 for a recording at risk (still recoverable).
+var logAlerts = [
+  {
+    key: 'rejected'
+    marker: 'ARCHIVER_REJECTED'
+    severity: 1
+    title: 'Recording event rejected'
+    text: 'The archiver rejected a recording event (kept in the rejected-events container with the reason).'
+  }
+  {
+    key: 'failed'
+    marker: 'ARCHIVER_FAILED'
+    severity: 1
+    title: 'Recording archive failed'
+    text: 'A recording job failed permanently (kept in the failed-jobs container); the recording may be lost.'
+  }
+  {
+    key: 'at-risk'
+    marker: 'ARCHIVER_AT_RISK'
+    severity: 2
+    title: 'Recording at risk of missing its deadline'
+    text: 'A recording job is close to the end of the ACS retention window and is not archived yet.'
+  }
+]
+
+resource logAlertRules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [for alert in logAlerts: {
+  name: '${namePrefix}${alert.key}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: alert.title
+    description: alert.text
+    severity: alert.severity
+    enabled: true
+    scopes: [
+      logAnalyticsId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT5M'
+    criteria: {
+      allOf: [
+        {
+          query: 'AppTraces | where Message has "${alert.marker}"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: false
+    actions: {
+      actionGroups: logAlertActionGroups
+    }
+  }
+}]
+
+// Metric alerts on the Event Grid system topic: any event that Event Grid dead-lettered
+// (it gave up delivering) or dropped (it gave up and could not dead-letter).
+var topicMetrics = [
+  {
+    key: 'deadlettered'
+    metric: 'DeadLetteredCount'
+    title: 'Event Grid dead-lettered recording events'
+  }
+  {
+    key: 'dropped'
+    metric: 'DroppedEventCount'
+    title: 'Event Grid dropped recording events'
+  }
+]
+
+resource topicAlertRules 'Microsoft.Insights/metricAlerts@2018-03-01' = [for alert in topicMetrics: {
+  name: '${namePrefix}${alert.key}'
+  location: 'global'
+  tags: tags
+  properties: {
+    description: alert.title
+    severity: 1
+    enabled: true
+    scopes: [
+      systemTopicId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    autoMitigate: false
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          criterionType: 'StaticThresholdCriterion'
+          name: alert.metric
+          metricNamespace: 'Microsoft.EventGrid/systemTopics'
+          metricName: alert.metric
+          operator: 'GreaterThan'
+          threshold: 0
+          timeAggregation: 'Total'
+        }
+      ]
+    }
+    actions: metricAlertActions
+  }
+}]
