@@ -59,8 +59,7 @@ def recording_event(
 ) -> list[dict[str, Any]]:
     """The event as a JSON array of one, keys in the order of the shared sample."""
     subject = (
-        f"/recording/call/{call_id}/serverCallId/{server_call_id(conversation_id)}"
-        f"/recordingId/{recording_id}"
+        f"/recording/call/{call_id}/serverCallId/{server_call_id(conversation_id)}/recordingId/{recording_id}"
     )
     data: dict[str, Any] = {
         "recordingStorageInfo": {"recordingChunks": chunks},

@@ -79,8 +79,14 @@ def kind_from_request(
 
     Defaults follow the service: audio and video, mixed, and the one format that fits.
     """
-    content = "audioVideo" if content_type is None else canonical(content_type, CONTENT_TYPES, "recordingContentType")
-    channel = "mixed" if channel_type is None else canonical(channel_type, CHANNEL_TYPES, "recordingChannelType")
+    content = (
+        "audioVideo"
+        if content_type is None
+        else canonical(content_type, CONTENT_TYPES, "recordingContentType")
+    )
+    channel = (
+        "mixed" if channel_type is None else canonical(channel_type, CHANNEL_TYPES, "recordingChannelType")
+    )
     if format_type is None:
         fmt = "mp4" if content == "audioVideo" else ("wav" if channel == "unmixed" else "mp3")
     else:

@@ -69,9 +69,7 @@ def _sample_table(track: Track, offsets: list[int]) -> bytes:
             runs.append((number, length))
     parts = [
         full_box(b"stsd", 0, 0, struct.pack(">I", 1), track.sample_entry),
-        full_box(
-            b"stts", 0, 0, struct.pack(">III", 1, len(track.sample_sizes), track.sample_delta)
-        ),
+        full_box(b"stts", 0, 0, struct.pack(">III", 1, len(track.sample_sizes), track.sample_delta)),
     ]
     if track.sync_samples is not None:
         parts.append(
@@ -124,12 +122,8 @@ def _trak(track_id: int, track: Track, offsets: list[int], now: int) -> bytes:
     )
     name = b"VideoHandler\x00" if is_video else b"SoundHandler\x00"
     hdlr = full_box(b"hdlr", 0, 0, struct.pack(">I4s", 0, track.handler), bytes(12), name)
-    media_header = (
-        full_box(b"vmhd", 0, 1, bytes(8)) if is_video else full_box(b"smhd", 0, 0, bytes(4))
-    )
-    dinf = box(
-        b"dinf", full_box(b"dref", 0, 0, struct.pack(">I", 1), full_box(b"url ", 0, 1))
-    )
+    media_header = full_box(b"vmhd", 0, 1, bytes(8)) if is_video else full_box(b"smhd", 0, 0, bytes(4))
+    dinf = box(b"dinf", full_box(b"dref", 0, 0, struct.pack(">I", 1), full_box(b"url ", 0, 1)))
     minf = box(b"minf", media_header, dinf, _sample_table(track, offsets))
     return box(b"trak", tkhd, box(b"mdia", mdhd, hdlr, minf))
 
@@ -160,7 +154,7 @@ def write_mp4(path: str, tracks: list[Track]) -> None:
     moov_size = len(_moov(tracks, placeholder))
     position = len(head) + moov_size + 8  # first byte after the mdat header
     offsets: list[list[int]] = [[] for _ in tracks]
-    for (track_index, _, _), size in zip(layout, sizes):
+    for (track_index, _, _), size in zip(layout, sizes, strict=True):
         offsets[track_index].append(position)
         position += size
     moov = _moov(tracks, offsets)

@@ -47,8 +47,7 @@ def chunk_metadata(
         "chunkStartTime": acs_timestamp(start_time),
         "chunkDuration": float(duration_ms),
         "pauseResumeIntervals": [
-            {"startTime": acs_timestamp(p.started_at), "duration": float(p.duration_ms)}
-            for p in pauses
+            {"startTime": acs_timestamp(p.started_at), "duration": float(p.duration_ms)} for p in pauses
         ],
         "recordingInfo": recording_info,
         "participants": [

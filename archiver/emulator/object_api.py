@@ -87,9 +87,7 @@ def _normal(app: Emulator, request: Request, document_id: str, target: str) -> R
     return _file_response(request, document, path, size, media_type)
 
 
-def _file_response(
-    request: Request, document: Document, path: Path, size: int, media_type: str
-) -> Response:
+def _file_response(request: Request, document: Document, path: Path, size: int, media_type: str) -> Response:
     headers = {"Content-Type": media_type, "Accept-Ranges": "bytes"}
     try:
         wanted = parse_range(request.headers.get("range"), size)

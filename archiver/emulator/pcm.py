@@ -58,10 +58,7 @@ def conversation(
         for p in range(speakers)
     ]
     total_frames = duration_ms * SAMPLE_RATE // 1000
-    marks = [
-        (ms * SAMPLE_RATE // 1000, (ms + PAUSE_MARK_MS) * SAMPLE_RATE // 1000)
-        for ms in pause_marks_ms
-    ]
+    marks = [(ms * SAMPLE_RATE // 1000, (ms + PAUSE_MARK_MS) * SAMPLE_RATE // 1000) for ms in pause_marks_ms]
     start = 0
     second = 0
     while start < total_frames:

@@ -13,8 +13,8 @@ from archiver.emulator.documents import (
     file_sha256,
     write_random_file,
 )
-from archiver.emulator.formats import EXTENSIONS, RecordingKind
 from archiver.emulator.files import write_bytes_atomic
+from archiver.emulator.formats import EXTENSIONS, RecordingKind
 from archiver.emulator.media import describe_media, write_media
 from archiver.emulator.metadata import chunk_metadata
 from archiver.emulator.timeline import Pause

@@ -19,11 +19,7 @@ MAX_CHUNKS = 10
 def _participants(value: object) -> tuple[str, ...]:
     if value is None:
         return DEFAULT_PARTICIPANTS
-    if (
-        not isinstance(value, list)
-        or not value
-        or not all(isinstance(p, str) and p for p in value)
-    ):
+    if not isinstance(value, list) or not value or not all(isinstance(p, str) and p for p in value):
         raise bad_request("participants must be a non-empty list of identifiers", "participants")
     return tuple(value)
 

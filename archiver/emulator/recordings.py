@@ -46,7 +46,7 @@ class Recording:
         return Timeline(
             started_at=self.started_at,
             stopped_at=self.stopped_at,
-            pauses=tuple(Pause(s, e) for s, e in zip(self.pause_starts, self.pause_ends)),
+            pauses=tuple(Pause(s, e) for s, e in zip(self.pause_starts, self.pause_ends, strict=True)),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -63,7 +63,7 @@ class Recording:
             "startedAt": acs_timestamp(self.started_at),
             "pauses": [
                 {"pausedAt": acs_timestamp(s), "resumedAt": acs_timestamp(e) if e else None}
-                for s, e in zip(self.pause_starts, [*self.pause_ends, None])
+                for s, e in zip(self.pause_starts, [*self.pause_ends, None], strict=False)
             ],
             "stoppedAt": acs_timestamp(self.stopped_at) if self.stopped_at else None,
             "eventId": self.event_id,

@@ -47,7 +47,7 @@ class Timeline:
     def wall_time_at(self, media_ms: int) -> datetime:
         """The wall-clock moment at which the media reached ``media_ms``."""
         moment = self.started_at + timedelta(milliseconds=media_ms)
-        for pause, offset in zip(self.pauses, self.media_offsets_ms()):
+        for pause, offset in zip(self.pauses, self.media_offsets_ms(), strict=True):
             if offset <= media_ms:
                 moment += timedelta(milliseconds=pause.duration_ms)
         return moment
@@ -76,7 +76,7 @@ def plan_chunks(timeline: Timeline, media_ms: int, count: int) -> list[ChunkPlan
         last = index == count - 1
         mine = [
             (pause, offset)
-            for pause, offset in zip(timeline.pauses, offsets)
+            for pause, offset in zip(timeline.pauses, offsets, strict=True)
             if start <= min(offset, media_ms - 1) < end  # late pauses go to the last chunk
         ]
         plans.append(
