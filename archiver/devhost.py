@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import azure.functions as func
+from azure.functions.queue import QueueMessage as HostQueueMessage
 
 from archiver.jobqueue import JobQueue
 
@@ -89,7 +90,7 @@ def drain_queue(
             report.invocations += 1
             body = message.content.encode("utf-8") if isinstance(message.content, str) else message.content
             try:
-                handler(func.QueueMessage(id=message.id, body=body, dequeue_count=message.dequeue_count))
+                handler(HostQueueMessage(id=message.id, body=body, dequeue_count=message.dequeue_count))
             except Exception as exc:  # noqa: BLE001 - the host catches everything too
                 report.raised += 1
                 report.errors.append(f"{type(exc).__name__}: {exc}")
