@@ -161,12 +161,12 @@ var useKeyAuth = acsAuthMode == 'key'
 var functionAppName = '${abbrs.webSitesFunctions}archiver-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
 var deadLetterContainerName = 'eventgrid-deadletter'
-var topicName = !empty(systemTopicName) ? systemTopicName : '${abbrs.eventGridSystemTopics}${resourceToken}'
-var topicResourceGroupName = !empty(systemTopicResourceGroupName) ? systemTopicResourceGroupName : acsResourceGroupName
-var keyVaultResourceGroupName = !empty(acsKeyVaultResourceGroupName) ? acsKeyVaultResourceGroupName : acsResourceGroupName
+var topicName = empty(systemTopicName) ? '${abbrs.eventGridSystemTopics}${resourceToken}' : systemTopicName
+var topicResourceGroupName = empty(systemTopicResourceGroupName) ? acsResourceGroupName : systemTopicResourceGroupName
+var keyVaultResourceGroupName = empty(acsKeyVaultResourceGroupName) ? acsResourceGroupName : acsKeyVaultResourceGroupName
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
-  name: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourcesResourceGroups}${environmentName}'
+  name: empty(resourceGroupName) ? '${abbrs.resourcesResourceGroups}${environmentName}' : resourceGroupName
   location: location
   tags: tags
 }
@@ -197,7 +197,7 @@ module archiveStorage 'modules/archive-storage.bicep' = {
   name: 'archive-storage'
   scope: rg
   params: {
-    name: !empty(archiveStorageAccountName) ? archiveStorageAccountName : '${abbrs.storageStorageAccounts}arc${resourceToken}'
+    name: empty(archiveStorageAccountName) ? '${abbrs.storageStorageAccounts}arc${resourceToken}' : archiveStorageAccountName
     location: location
     tags: tags
     skuName: archiveStorageSku

@@ -9,7 +9,8 @@
 # silence a check is a `//checkov:skip=CKV_...:reason` line inside the resource body.
 #
 # Environment: PYTHON (interpreter for the venv, default python3), CHECKOV_VENV (venv path),
-# CHECKOV_REPORT (also keep the JSON report at this path).
+# CHECKOV_TARGET (directory to scan, default infra/), CHECKOV_REPORT (also keep the JSON
+# report at this path).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,6 +18,7 @@ VENV="${CHECKOV_VENV:-$ROOT/.venv-checkov}"
 REQUIREMENTS="$ROOT/scripts/requirements-checkov.txt"
 PYTHON="${PYTHON:-python3}"
 STAMP="$VENV/.requirements.sha256"
+TARGET="${CHECKOV_TARGET:-$ROOT/infra}"
 
 want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
 if [ ! -x "$VENV/bin/checkov" ] || [ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ]; then
@@ -35,8 +37,8 @@ trap 'rm -f "$report"' EXIT
 
 # checkov exits 1 when a check fails; the verdict below is ours, made from the JSON report.
 set +e
-(cd "$ROOT" && BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false \
-    "$VENV/bin/checkov" -d infra --framework bicep --skip-download -o json) > "$report"
+(cd "$TARGET" && BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true \
+    "$VENV/bin/checkov" -d . --framework bicep --skip-download -o json) > "$report"
 status=$?
 set -e
 if [ -n "${CHECKOV_REPORT:-}" ]; then
@@ -57,7 +59,7 @@ except (OSError, ValueError) as exc:
 reports = data if isinstance(data, list) else [data]
 reports = [r for r in reports if r.get("check_type") == "bicep"]
 if not reports:
-    sys.exit("checkov.sh: checkov reported no Bicep results: did it find infra/*.bicep?")
+    sys.exit("checkov.sh: checkov reported no Bicep results: did it find any *.bicep file?")
 
 problems = []
 for report in reports:

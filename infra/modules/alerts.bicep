@@ -17,7 +17,8 @@ var metricAlertAction = {
 }
 var metricAlertActions = empty(actionGroupId) ? [] : [metricAlertAction]
 
-// Severity 1 for lost or refused recordings, 2 for a recording at risk (still recoverable).
+// Severity 1 for lost, refused or blocked recordings, 2 for a recording at risk (still
+// recoverable). Markers are fixed by archiver/logs.py.
 var logAlerts = [
   {
     key: 'rejected'
@@ -39,6 +40,13 @@ var logAlerts = [
     severity: 2
     title: 'Recording at risk of missing its deadline'
     text: 'A recording job is close to the end of the ACS retention window and is not archived yet.'
+  }
+  {
+    key: 'config'
+    marker: 'ARCHIVER_CONFIG'
+    severity: 1
+    title: 'Archiver configuration or permission error'
+    text: 'The archiver was refused by ACS or storage (credentials, role assignments or settings); jobs wait and retry until it is fixed or the window closes.'
   }
 ]
 
@@ -72,6 +80,8 @@ resource logAlertRules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [fo
       ]
     }
     autoMitigate: false
+    // AppTraces exists only once the first trace arrives; do not fail a fresh deployment on it.
+    skipQueryValidation: true
     actions: {
       actionGroups: logAlertActionGroups
     }

@@ -185,7 +185,7 @@ var deleteBase = {
     daysAfterModificationGreaterThan: deleteAfterDays
   }
 }
-var recordingActions = union(coolAfterDays > 0 ? tierToCool : {}, coldAfterDays > 0 ? tierToCold : {}, archiveAfterDays > 0 ? tierToArchive : {}, deleteAfterDays > 0 ? deleteBase : {})
+var recordingActions = union((coolAfterDays > 0) ? tierToCool : {}, (coldAfterDays > 0) ? tierToCold : {}, (archiveAfterDays > 0) ? tierToArchive : {}, (deleteAfterDays > 0) ? deleteBase : {})
 var recordingRule = {
   enabled: true
   name: 'tier-archived-recordings'
@@ -223,7 +223,7 @@ var previousVersionRule = {
     }
   }
 }
-var hasRecordingActions = coolAfterDays > 0 || coldAfterDays > 0 || archiveAfterDays > 0 || deleteAfterDays > 0
+var hasRecordingActions = (coolAfterDays > 0) || (coldAfterDays > 0) || (archiveAfterDays > 0) || (deleteAfterDays > 0)
 
 resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
   parent: storage

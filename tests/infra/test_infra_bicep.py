@@ -1,0 +1,958 @@
+"""Checks of infra/ without the Bicep CLI: every template parses with pycep-parser, and the
+security properties, role assignments, Event Grid wiring and app settings are asserted on the
+parsed output (DESIGN.md section 4).
+
+pycep is a parser, not an evaluator: it keeps expressions as trees and does not tell a string
+literal from an identifier (``'tags'`` and ``tags`` both come back as ``"tags"``). The helpers
+below resolve variables of the same file where that matters and otherwise compare shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pycep import BicepParser
+
+from archiver import logs, settings
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "infra"
+MAIN = "main.bicep"
+SUBSCRIPTION = "subscription.bicep"
+
+EXPECTED_FILES = {
+    MAIN,
+    SUBSCRIPTION,
+    "modules/acs-access.bicep",
+    "modules/alerts.bicep",
+    "modules/app-rbac.bicep",
+    "modules/archive-storage.bicep",
+    "modules/deadletter-rbac.bicep",
+    "modules/event-grid-topic.bicep",
+    "modules/function-app.bicep",
+    "modules/host-storage.bicep",
+    "modules/identity.bicep",
+    "modules/keyvault-access.bicep",
+    "modules/monitoring.bicep",
+}
+
+# Built-in role definition ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
+STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
+STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+STORAGE_QUEUE_DATA_CONTRIBUTOR = "974c5e8b-45b9-4653-ba55-5f855dd0fb88"
+MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
+KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+COMMUNICATION_AND_EMAIL_SERVICE_OWNER = "09976791-48a7-449e-bb21-39d1a415f350"
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+USER_ACCESS_ADMINISTRATOR = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+
+# Settings the Functions host (not archiver.settings) reads.
+HOST_SETTING = re.compile(r"^(FUNCTIONS_|AzureWebJobsStorage|APPLICATIONINSIGHTS_|AZURE_CLIENT_ID$)")
+
+DEAD_LETTER_CONTAINER = "eventgrid-deadletter"
+INGRESS_FUNCTION = "ingest_recording_event"
+RECORDING_EVENT = "Microsoft.Communication.RecordingFileStatusUpdated"
+
+
+# Parsing ------------------------------------------------------------------------------------
+
+
+def _bicep_files() -> list[Path]:
+    return sorted(INFRA.rglob("*.bicep"))
+
+
+@pytest.fixture(scope="module")
+def parsed() -> dict[str, Any]:
+    """Every infra/**/*.bicep parsed once: relative path -> pycep JSON, or the exception."""
+    parser = BicepParser()
+    out: dict[str, Any] = {}
+    for path in _bicep_files():
+        try:
+            out[path.relative_to(INFRA).as_posix()] = parser.parse(file_path=path)
+        except Exception as exc:  # reported by test_every_bicep_file_parses
+            out[path.relative_to(INFRA).as_posix()] = exc
+    return out
+
+
+@pytest.fixture(scope="module")
+def t(parsed: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The successfully parsed templates (the parse test reports the others)."""
+    return {name: doc for name, doc in parsed.items() if isinstance(doc, dict)}
+
+
+def text(name: str) -> str:
+    return (INFRA / name).read_text(encoding="utf-8")
+
+
+# Helpers over pycep output ------------------------------------------------------------------
+
+
+def body(resource: dict[str, Any]) -> Any:
+    """The resource body, below any ``if (...)`` condition or ``for`` loop wrapper."""
+    config = resource["config"]
+    while (
+        isinstance(config, dict) and ("condition" in config or "loop_type" in config) and "config" in config
+    ):
+        config = config["config"]
+    return config
+
+
+def condition(resource: dict[str, Any]) -> Any:
+    return resource["config"].get("condition")
+
+
+def resources(doc: dict[str, Any], rtype: str, *, existing: bool | None = False) -> dict[str, dict[str, Any]]:
+    return {
+        name: res
+        for name, res in doc.get("resources", {}).items()
+        if res["type"] == rtype and (existing is None or res["existing"] is existing)
+    }
+
+
+def the(doc: dict[str, Any], rtype: str, *, existing: bool | None = False) -> tuple[str, dict[str, Any]]:
+    found = resources(doc, rtype, existing=existing)
+    assert len(found) == 1, f"expected one {rtype}, found {sorted(found)}"
+    return next(iter(found.items()))
+
+
+def var(doc: dict[str, Any], name: str) -> Any:
+    return doc["variables"][name]["value"]
+
+
+def param(doc: dict[str, Any], name: str) -> Any:
+    return doc["parameters"][name]
+
+
+def decorator(doc: dict[str, Any], name: str, kind: str) -> Any:
+    for dec in param(doc, name)["decorators"]:
+        if dec["type"] == kind:
+            return dec["argument"]
+    return None
+
+
+def fn(value: Any, name: str) -> Any:
+    assert isinstance(value, dict) and "function" in value, f"expected {name}(...), got {value!r}"
+    assert value["function"]["type"] == name, f"expected {name}(...), got {value['function']['type']}(...)"
+    return value["function"]["parameters"]
+
+
+def accessor(value: Any) -> list[str]:
+    """``a.b.c`` -> ["a", "b", "c"]."""
+    if isinstance(value, str):
+        return [value]
+    op = value["operator"]
+    assert op["type"] == "property_accessor", value
+    return [op["operands"]["operand_1"], *accessor(op["operands"]["operand_2"])]
+
+
+def conditional(value: Any) -> Any:
+    op = value["operator"]
+    assert op["type"] == "conditional", value
+    return op["operands"]
+
+
+def unquote(key: str) -> str:
+    return key[1:-1] if key.startswith("'") and key.endswith("'") else key
+
+
+# Every file parses ---------------------------------------------------------------------------
+
+
+def test_every_bicep_file_parses(parsed: dict[str, Any]) -> None:
+    failures = {name: repr(doc)[:300] for name, doc in parsed.items() if not isinstance(doc, dict)}
+    assert not failures, f"pycep-parser could not parse: {failures}"
+    assert set(parsed) == EXPECTED_FILES
+
+
+def test_only_syntax_that_checkov_also_parses() -> None:
+    """checkov's older parser silently skips files with newer syntax (DESIGN.md section 4)."""
+    assert not list(INFRA.rglob("*.bicepparam")), "use main.parameters.json, not .bicepparam"
+    for path in _bicep_files():
+        code = "\n".join(line.split("//", 1)[0] for line in path.read_text(encoding="utf-8").splitlines())
+        name = path.relative_to(INFRA)
+        assert "..." not in code, f"{name}: spread operator"
+        assert not re.search(r"^\s*type\s+\w+\s*=", code, re.M), f"{name}: type declaration"
+        assert not re.search(r"\b(reduce|sort|map|filter|toObject|groupBy|mapValues)\(", code), (
+            f"{name}: lambda"
+        )
+        assert not re.search(r"\?\s*$|^\s*[?:]\s", code, re.M), f"{name}: multi-line ternary"
+
+
+def _nodes(value: Any) -> Any:
+    if isinstance(value, dict):
+        yield value
+        for item in value.values():
+            yield from _nodes(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _nodes(item)
+
+
+def test_no_ternary_hides_inside_an_operator(t: dict[str, dict[str, Any]]) -> None:
+    """``a > 0 ? x : y`` is ``(a > 0) ? x : y`` to Bicep but ``a > (0 ? x : y)`` to pycep, and
+    ``!empty(a) ? x : y`` becomes ``!(empty(a) ? x : y)``: parenthesise the condition, or use
+    ``empty(a) ? y : x``, so that every parser reads what Bicep reads."""
+    for name, doc in t.items():
+        for node in _nodes(doc):
+            op = node.get("operator")
+            if isinstance(op, dict) and op.get("type") != "conditional":
+                for operand in op.get("operands", {}).values():
+                    inner = operand.get("operator", {}) if isinstance(operand, dict) else {}
+                    assert inner.get("type") != "conditional", f"{name}: ternary parsed inside {op['type']}"
+
+
+# main.bicep, azd conventions -------------------------------------------------------------------
+
+
+def test_main_follows_the_azd_template_conventions(t: dict[str, dict[str, Any]]) -> None:
+    main = t[MAIN]
+    assert main["globals"]["scope"]["value"] == "subscription"
+    assert fn(var(main, "abbrs"), "load_json_content")["file_path"] == "./abbreviations.json"
+    token = fn(fn(var(main, "resourceToken"), "to_lower")["string_to_change"], "unique_string")
+    assert fn(token["base_string"]["operator"]["operands"]["operand_1"], "subscription")
+    assert (token["extra_string_1"], token["extra_string_2"]) == ("environmentName", "location")
+    assert var(main, "tags") == {"'azd-env-name'": "environmentName"}
+
+    abbreviations = json.loads(text("abbreviations.json"))
+    used = set(re.findall(r"abbrs\.(\w+)", text(MAIN)))
+    assert used and used <= set(abbreviations), f"unknown abbreviations: {used - set(abbreviations)}"
+
+    for name in main["outputs"]:
+        assert re.fullmatch(r"[A-Z][A-Z0-9_]*", name), f"output {name} is not UPPER_SNAKE"
+
+    _, app = the(t["modules/function-app.bicep"], "Microsoft.Web/sites")
+    tags = fn(body(app)["tags"], "union")
+    assert tags["arg_1"] == "tags" and tags["arg_2"] == {"'azd-service-name'": "archiver"}
+
+
+def test_main_parameters_json_maps_every_required_parameter(t: dict[str, dict[str, Any]]) -> None:
+    main = t[MAIN]
+    mapped = json.loads(text("main.parameters.json"))["parameters"]
+    assert set(mapped) <= set(main["parameters"]), f"unknown: {set(mapped) - set(main['parameters'])}"
+    required = {name for name, p in main["parameters"].items() if p.get("default") is None}
+    assert required <= set(mapped), f"not mapped from the azd environment: {required - set(mapped)}"
+    assert {"acsResourceName", "acsResourceGroupName"} <= required, "the ACS resource must be chosen"
+    for name, entry in mapped.items():
+        assert re.fullmatch(r"\$\{[A-Z][A-Z0-9_]*(=[^}]*)?\}", entry["value"]), f"{name}: {entry['value']}"
+
+
+def _module_params(t: dict[str, dict[str, Any]], caller: str, module: dict[str, Any]) -> None:
+    path = (Path(caller).parent / module["detail"]["path"]).as_posix()
+    assert path in t, f"{caller}: module {path} missing"
+    target = t[path]["parameters"]
+    passed = body(module)["params"]
+    assert set(passed) <= set(target), f"{caller} -> {path}: unknown params {set(passed) - set(target)}"
+    required = {name for name, p in target.items() if p.get("default") is None}
+    assert required <= set(passed), f"{caller} -> {path}: missing params {required - set(passed)}"
+
+
+def test_modules_receive_exactly_their_parameters(t: dict[str, dict[str, Any]]) -> None:
+    """What the Bicep compiler would check: no unknown and no missing module parameters."""
+    count = 0
+    for caller, doc in t.items():
+        for module in doc.get("modules", {}).values():
+            assert module["type"] == "local", "only local modules: checkov cannot see registry modules"
+            _module_params(t, caller, module)
+            count += 1
+    assert count == 12
+
+
+def test_module_outputs_used_by_main_exist(t: dict[str, dict[str, Any]]) -> None:
+    main = t[MAIN]
+    paths = {name: (Path(m["detail"]["path"])).as_posix() for name, m in main["modules"].items()}
+    for module, output in re.findall(r"\b(\w+)\.outputs\.(\w+)", text(MAIN)):
+        assert output in t[paths[module]].get("outputs", {}), f"{paths[module]} has no output {output}"
+
+
+# Storage ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["modules/archive-storage.bicep", "modules/host-storage.bicep"])
+def test_storage_accounts_are_locked_down(t: dict[str, dict[str, Any]], name: str) -> None:
+    _, account = the(t[name], "Microsoft.Storage/storageAccounts")
+    props = body(account)["properties"]
+    assert body(account)["kind"] == "StorageV2"
+    assert props["allowBlobPublicAccess"] is False
+    assert props["allowSharedKeyAccess"] is False
+    assert props["minimumTlsVersion"] == "TLS1_2"
+    assert props["supportsHttpsTrafficOnly"] is True
+    assert props["defaultToOAuthAuthentication"] is True
+    assert props["allowCrossTenantReplication"] is False
+    assert props["isLocalUserEnabled"] is False
+    assert props["isSftpEnabled"] is False
+    assert props["encryption"]["requireInfrastructureEncryption"] is True
+    for container in resources(t[name], "Microsoft.Storage/storageAccounts/blobServices/containers").values():
+        assert body(container)["properties"]["publicAccess"] == "None"
+
+
+def test_archive_account_is_grs_family_only(t: dict[str, dict[str, Any]]) -> None:
+    archive = t["modules/archive-storage.bicep"]
+    _, account = the(archive, "Microsoft.Storage/storageAccounts")
+    assert body(account)["sku"]["name"] == "skuName"
+    grs_family = {"Standard_GRS", "Standard_RAGRS"}
+    assert set(decorator(archive, "skuName", "allowed")) <= grs_family
+    assert param(archive, "skuName")["default"] in grs_family
+    assert set(decorator(t[MAIN], "archiveStorageSku", "allowed")) <= grs_family
+    assert param(t[MAIN], "archiveStorageSku")["default"] in grs_family
+
+
+def test_archive_blobs_have_versioning_and_soft_delete(t: dict[str, dict[str, Any]]) -> None:
+    archive = t["modules/archive-storage.bicep"]
+    _, service = the(archive, "Microsoft.Storage/storageAccounts/blobServices")
+    props = body(service)["properties"]
+    assert props["isVersioningEnabled"] is True
+    assert props["deleteRetentionPolicy"]["enabled"] is True
+    assert props["deleteRetentionPolicy"]["allowPermanentDelete"] is False
+    assert props["containerDeleteRetentionPolicy"]["enabled"] is True
+    for policy in (props["deleteRetentionPolicy"], props["containerDeleteRetentionPolicy"]):
+        assert policy["days"] == "softDeleteRetentionDays"
+    assert decorator(archive, "softDeleteRetentionDays", "min_value") >= 1
+
+
+def test_archive_account_has_the_containers_the_app_uses(t: dict[str, dict[str, Any]]) -> None:
+    archive = t["modules/archive-storage.bicep"]
+    names = set()
+    for container in resources(archive, "Microsoft.Storage/storageAccounts/blobServices/containers").values():
+        raw = body(container)["name"]
+        names.add(
+            var(archive, raw) if raw in archive.get("variables", {}) else param(archive, raw)["default"]
+        )
+    app = {settings.INDEX_CONTAINER, settings.REJECTED_CONTAINER, settings.FAILURES_CONTAINER}
+    default_archive = settings.Settings.model_fields["archive_container"].default
+    assert names == app | {default_archive, DEAD_LETTER_CONTAINER}
+    assert param(t[MAIN], "archiveContainerName")["default"] == default_archive
+    assert var(t[MAIN], "deadLetterContainerName") == DEAD_LETTER_CONTAINER
+    assert param(t[SUBSCRIPTION], "deadLetterContainerName")["default"] == DEAD_LETTER_CONTAINER
+
+
+def test_lifecycle_tiers_archived_media_and_expires_old_versions(t: dict[str, dict[str, Any]]) -> None:
+    archive = t["modules/archive-storage.bicep"]
+    _, policy = the(archive, "Microsoft.Storage/storageAccounts/managementPolicies")
+    rules = fn(body(policy)["properties"]["policy"]["rules"], "concat")
+    assert conditional(rules["arg_1"]) == {
+        "condition": "hasRecordingActions",
+        "true_value": ["recordingRule"],
+        "false_value": [],
+    }
+    assert rules["arg_2"] == ["previousVersionRule"]
+
+    rule = var(archive, "recordingRule")
+    assert rule["definition"]["filters"]["prefixMatch"] == ["${archiveContainerName}/"]
+    assert rule["definition"]["filters"]["blobTypes"] == ["blockBlob"]
+    assert rule["definition"]["actions"]["baseBlob"] == "recordingActions"
+    actions = fn(var(archive, "recordingActions"), "union")
+    steps = {}
+    for arg in actions.values():
+        branch = conditional(arg)
+        assert branch["false_value"] == {}
+        steps.update(var(archive, branch["true_value"]))
+    assert steps == {
+        "tierToCool": {"daysAfterModificationGreaterThan": "coolAfterDays"},
+        "tierToCold": {"daysAfterModificationGreaterThan": "coldAfterDays"},
+        "tierToArchive": {"daysAfterModificationGreaterThan": "archiveAfterDays"},
+        "delete": {"daysAfterModificationGreaterThan": "deleteAfterDays"},
+    }
+    # Parameterised ages, in order; deletion is opt-in.
+    defaults = [param(archive, p)["default"] for p in ("coolAfterDays", "coldAfterDays", "archiveAfterDays")]
+    assert defaults == sorted(defaults) and defaults[0] > 0
+    assert param(archive, "deleteAfterDays")["default"] == 0
+
+    versions = var(archive, "previousVersionRule")["definition"]["actions"]["version"]
+    assert versions == {"delete": {"daysAfterCreationGreaterThan": "previousVersionRetentionDays"}}
+
+
+def test_worm_policy_is_optional_and_unlocked(t: dict[str, dict[str, Any]]) -> None:
+    archive = t["modules/archive-storage.bicep"]
+    policies = resources(
+        archive, "Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies"
+    )
+    [policy] = policies.values()
+    assert condition(policy)["operator"]["operands"] == {
+        "operand_1": "immutabilityPeriodDays",
+        "operand_2": 0,
+    }
+    assert param(archive, "immutabilityPeriodDays")["default"] == 0
+    assert param(t[MAIN], "immutabilityPeriodDays")["default"] == 0
+    assert body(policy)["parent"] == "archiveContainer"
+    assert body(policy)["properties"]["immutabilityPeriodSinceCreationInDays"] == "immutabilityPeriodDays"
+    # Unlocked: nothing in infra locks it (locking is an irreversible operator decision).
+    assert "lock" not in json.dumps(body(policy)).lower()
+    assert not re.search(r"immutabilityPolicies/(lock|extend)", text("modules/archive-storage.bicep"))
+
+
+def test_host_storage_holds_the_job_queues(t: dict[str, dict[str, Any]]) -> None:
+    host = t["modules/host-storage.bicep"]
+    queues = resources(host, "Microsoft.Storage/storageAccounts/queueServices/queues")
+    names = {var(host, body(q)["name"]) for q in queues.values()}
+    assert names == {settings.JOBS_QUEUE, settings.POISON_QUEUE}
+
+
+# Function App ---------------------------------------------------------------------------------
+
+
+def test_function_app_is_flex_consumption_python_311(t: dict[str, dict[str, Any]]) -> None:
+    app_module = t["modules/function-app.bicep"]
+    _, plan = the(app_module, "Microsoft.Web/serverfarms")
+    assert body(plan)["sku"] == {"tier": "FlexConsumption", "name": "FC1"}
+    assert body(plan)["properties"]["reserved"] is True
+
+    _, app = the(app_module, "Microsoft.Web/sites")
+    config = body(app)
+    assert config["kind"] == "functionapp,linux"
+    props = config["properties"]
+    assert props["httpsOnly"] is True
+    assert props["siteConfig"]["minTlsVersion"] == "1.2"
+    assert props["siteConfig"]["ftpsState"] == "Disabled"
+    flex = props["functionAppConfig"]
+    assert flex["runtime"] == {"name": "python", "version": "3.11"}
+    assert flex["scaleAndConcurrency"] == {
+        "instanceMemoryMB": "instanceMemoryMB",
+        "maximumInstanceCount": "maximumInstanceCount",
+    }
+    for name in ("instanceMemoryMB", "maximumInstanceCount"):
+        assert name in t[MAIN]["parameters"] and name in app_module["parameters"]
+
+
+def test_function_app_uses_one_user_assigned_identity_everywhere(t: dict[str, dict[str, Any]]) -> None:
+    _, app = the(t["modules/function-app.bicep"], "Microsoft.Web/sites")
+    props = body(app)["properties"]
+    assert body(app)["identity"] == {
+        "type": "UserAssigned",
+        "userAssignedIdentities": {"'${identityId}'": {}},
+    }
+    storage = props["functionAppConfig"]["deployment"]["storage"]
+    assert storage["type"] == "blobContainer"
+    assert storage["authentication"] == {
+        "type": "UserAssignedIdentity",
+        "userAssignedIdentityResourceId": "identityId",
+    }
+    assert props["keyVaultReferenceIdentity"] == "identityId"
+    assert (
+        len(resources(t["modules/identity.bicep"], "Microsoft.ManagedIdentity/userAssignedIdentities")) == 1
+    )
+
+
+def test_basic_publishing_credentials_are_disabled(t: dict[str, dict[str, Any]]) -> None:
+    policies = resources(
+        t["modules/function-app.bicep"], "Microsoft.Web/sites/basicPublishingCredentialsPolicies"
+    )
+    assert {body(p)["name"]: body(p)["properties"]["allow"] for p in policies.values()} == {
+        "scm": False,
+        "ftp": False,
+    }
+
+
+def _app_settings(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Setting group variable -> {setting name: value expression}."""
+    _, app = the(doc, "Microsoft.Web/sites")
+    expr = fn(body(app)["properties"]["siteConfig"]["appSettings"], "concat")
+    assert expr["arg_1"] == "hostSettings" and expr["arg_2"] == "archiverSettings"
+    assert conditional(expr["arg_3"]) == {
+        "condition": "useKeyAuth",
+        "true_value": "keyAuthSettings",
+        "false_value": "identityAuthSettings",
+    }
+    groups = {}
+    for group in ("hostSettings", "archiverSettings", "keyAuthSettings", "identityAuthSettings"):
+        entries = var(doc, group)
+        assert all(set(e) == {"name", "value"} for e in entries)
+        groups[group] = {e["name"]: e["value"] for e in entries}
+    assert not resources(doc, "Microsoft.Web/sites/config"), (
+        "app settings live in siteConfig.appSettings only"
+    )
+    return groups
+
+
+def test_app_settings_match_the_settings_model(t: dict[str, dict[str, Any]]) -> None:
+    """A renamed setting in archiver/settings.py must fail here, not in production."""
+    groups = _app_settings(t["modules/function-app.bicep"])
+    every = [name for group in groups.values() for name in group]
+    assert len(every) == len(set(every)), "a setting is set twice"
+    known = set(settings.setting_names())
+    app_owned = {name for name in every if not HOST_SETTING.match(name)}
+    assert app_owned <= known, f"infra sets settings the app does not read: {app_owned - known}"
+
+    always = set(groups["hostSettings"]) | set(groups["archiverSettings"])
+    required = {
+        "ARCHIVE_STORAGE_ACCOUNT_URL",
+        "ARCHIVE_CONTAINER",
+        "ALLOWED_ACS_RESOURCE_IDS",
+        "SOURCE_RETENTION_HOURS",
+        "AT_RISK_MARGIN_MINUTES",
+        "DELETE_SOURCE_AFTER_ARCHIVE",
+        "ALLOWED_SOURCE_HOSTS",
+        "AZURE_CLIENT_ID",
+        "AzureWebJobsStorage__accountName",
+        "AzureWebJobsStorage__credential",
+        "AzureWebJobsStorage__clientId",
+        "AzureWebJobsStorage__queueServiceUri",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    }
+    assert required <= always, f"missing: {required - always}"
+    assert set(groups["identityAuthSettings"]) == {"ACS_ENDPOINT"}
+    assert set(groups["keyAuthSettings"]) == {"ACS_CONNECTION_STRING"}
+    for name in required | {"ACS_ENDPOINT", "ACS_CONNECTION_STRING"}:
+        assert HOST_SETTING.match(name) or name in known, name
+
+
+def test_host_storage_and_telemetry_use_the_identity(t: dict[str, dict[str, Any]]) -> None:
+    groups = _app_settings(t["modules/function-app.bicep"])
+    host = groups["hostSettings"]
+    assert host["AzureWebJobsStorage__credential"] == "managedidentity"
+    assert host["AzureWebJobsStorage__clientId"] == "identityClientId"
+    assert host["AZURE_CLIENT_ID"] == "identityClientId"
+    assert (
+        host["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == "ClientId=${identityClientId};Authorization=AAD"
+    )
+    every = {name for group in groups.values() for name in group}
+    # No key-based host storage, and nothing Flex Consumption rejects.
+    forbidden = {
+        "AzureWebJobsStorage",
+        "FUNCTIONS_WORKER_RUNTIME",
+        "FUNCTIONS_EXTENSION_VERSION",
+        "WEBSITE_RUN_FROM_PACKAGE",
+        "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+        "WEBSITE_CONTENTSHARE",
+        "ARCHIVE_STORAGE_CONNECTION_STRING",
+        "LOCAL_SOURCE_URL",
+    }
+    assert not every & forbidden
+
+
+def test_acs_connection_string_only_as_key_vault_reference(t: dict[str, dict[str, Any]]) -> None:
+    doc = t["modules/function-app.bicep"]
+    groups = _app_settings(doc)
+    assert groups["keyAuthSettings"]["ACS_CONNECTION_STRING"] == (
+        "@Microsoft.KeyVault(SecretUri=${acsConnectionStringSecretUri})"
+    )
+    assert param(doc, "acsConnectionStringSecretUri")["default"] == ""
+    use_key = var(doc, "useKeyAuth")
+    assert use_key["operator"]["type"] == "not"
+    main = t[MAIN]
+    assert param(main, "acsAuthMode")["default"] == "identity"
+    assert set(decorator(main, "acsAuthMode", "allowed")) == {"identity", "key"}
+    passed = body(main["modules"]["functionApp"])["params"]
+    secret_uri = conditional(passed["acsConnectionStringSecretUri"])
+    assert secret_uri["condition"] == "useKeyAuth" and secret_uri["false_value"] == ""
+    assert accessor(secret_uri["true_value"]) == ["keyVaultAccess", "outputs", "secretUri"]
+    assert accessor(passed["allowedAcsResourceIds"]) == ["acsAccess", "outputs", "id"]
+    assert accessor(passed["acsEndpoint"]) == ["acsAccess", "outputs", "endpoint"]
+    assert condition(main["modules"]["keyVaultAccess"]) == "useKeyAuth"
+
+
+def test_infra_setting_values_are_accepted_by_the_settings_model(t: dict[str, dict[str, Any]]) -> None:
+    """Render the settings with the parameters' defaults and let the real model validate them."""
+    main = t[MAIN]
+    defaults = {name: p.get("default") for name, p in main["parameters"].items()}
+    env = {
+        "ARCHIVE_STORAGE_ACCOUNT_URL": "https://starcexample.blob.core.windows.net",
+        "ARCHIVE_CONTAINER": defaults["archiveContainerName"],
+        "ALLOWED_SOURCE_HOSTS": defaults["allowedSourceHosts"],
+        "ALLOWED_ACS_RESOURCE_IDS": "/subscriptions/0/resourceGroups/rg/providers/"
+        "Microsoft.Communication/communicationServices/acs",
+        "SOURCE_RETENTION_HOURS": str(defaults["sourceRetentionHours"]),
+        "AT_RISK_MARGIN_MINUTES": str(defaults["atRiskMarginMinutes"]),
+        "DELETE_SOURCE_AFTER_ARCHIVE": "true" if defaults["deleteSourceAfterArchive"] else "false",
+        "ACS_ENDPOINT": "https://acs.unitedstates.communication.azure.com",
+        "AzureWebJobsStorage__accountName": "stexample",
+        "AzureWebJobsStorage__queueServiceUri": "https://stexample.queue.core.windows.net",
+    }
+    loaded = settings.settings_from(env)
+    loaded.require_archive_storage()
+    loaded.require_host_storage()
+    assert loaded.source_retention_hours == 24 and loaded.delete_source_after_archive is False
+    assert loaded.acs_host == "acs.unitedstates.communication.azure.com"
+    # The bounds infra enforces fit inside the model's.
+    field = settings.Settings.model_fields["source_retention_hours"]
+    le = next(m.le for m in field.metadata if getattr(m, "le", None) is not None)
+    assert decorator(main, "sourceRetentionHours", "max_value") <= le
+    # The URL the module builds has the shape ARCHIVE_STORAGE_ACCOUNT_URL needs (no trailing slash).
+    archive_outputs = t["modules/archive-storage.bicep"]["outputs"]
+    assert (
+        archive_outputs["blobServiceUrl"]["value"]
+        == "https://${storage.name}.blob.${environment().suffixes.storage}"
+    )
+
+
+# Role assignments -----------------------------------------------------------------------------
+
+
+def _role_assignments(t: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for name, doc in t.items():
+        for res_name, res in resources(doc, "Microsoft.Authorization/roleAssignments").items():
+            config = body(res)
+            props = config["properties"]
+            role_ref = fn(props["roleDefinitionId"], "subscription_resource_id")
+            assert role_ref["resource_type"] == "Microsoft.Authorization/roleDefinitions"
+            role_var = role_ref["resource_name_1"]
+            role = var(doc, role_var)
+            if isinstance(role, dict):  # acsRoleIds[acsRoleName]
+                op = role["operator"]
+                assert op["type"] == "index_accessor"
+                role = {unquote(k): v for k, v in var(doc, op["operands"]["operand_1"]).items()}
+            scope = config["scope"]
+            scope_type = doc["resources"][scope]["type"]
+            found.append(
+                {
+                    "file": name,
+                    "resource": res_name,
+                    "scope": scope,
+                    "scope_type": scope_type,
+                    "role_var": role_var,
+                    "role": role,
+                    "principal": props["principalId"],
+                    "principal_type": props["principalType"],
+                    "guid": fn(config["name"], "guid"),
+                    "condition": condition(res),
+                }
+            )
+    return found
+
+
+def test_role_assignments_are_named_guid_scope_principal_role(t: dict[str, dict[str, Any]]) -> None:
+    assignments = _role_assignments(t)
+    assert assignments
+    for a in assignments:
+        where = f"{a['file']}:{a['resource']}"
+        assert accessor(a["guid"]["base_string"]) == [a["scope"], "id"], where
+        assert a["guid"]["extra_string_1"] == a["principal"], where
+        assert a["guid"]["extra_string_2"] == a["role_var"], where
+        assert a["principal_type"] == "ServicePrincipal", where
+
+
+def test_role_assignments_grant_only_what_the_code_needs(t: dict[str, dict[str, Any]]) -> None:
+    got = {(a["file"], a["scope_type"], json.dumps(a["role"], sort_keys=True)) for a in _role_assignments(t)}
+    acs_roles = json.dumps(
+        {
+            "Communication and Email Service Owner": COMMUNICATION_AND_EMAIL_SERVICE_OWNER,
+            "Contributor": CONTRIBUTOR,
+        },
+        sort_keys=True,
+    )
+    storage = "Microsoft.Storage/storageAccounts"
+    expected = {
+        # App identity on the host storage: identity-based AzureWebJobsStorage and the job queue.
+        ("modules/app-rbac.bicep", storage, json.dumps(STORAGE_BLOB_DATA_OWNER)),
+        ("modules/app-rbac.bicep", storage, json.dumps(STORAGE_QUEUE_DATA_CONTRIBUTOR)),
+        # App identity on the archive account.
+        ("modules/app-rbac.bicep", storage, json.dumps(STORAGE_BLOB_DATA_CONTRIBUTOR)),
+        # App identity publishes telemetry to App Insights with local auth disabled.
+        ("modules/app-rbac.bicep", "Microsoft.Insights/components", json.dumps(MONITORING_METRICS_PUBLISHER)),
+        # App identity downloads recordings from ACS (identity mode).
+        ("modules/acs-access.bicep", "Microsoft.Communication/communicationServices", acs_roles),
+        # App identity reads the one ACS connection-string secret (key mode).
+        (
+            "modules/keyvault-access.bicep",
+            "Microsoft.KeyVault/vaults/secrets",
+            json.dumps(KEY_VAULT_SECRETS_USER),
+        ),
+        # The system topic's identity writes dead-lettered events into the dead-letter container.
+        (
+            "modules/deadletter-rbac.bicep",
+            "Microsoft.Storage/storageAccounts/blobServices/containers",
+            json.dumps(STORAGE_BLOB_DATA_CONTRIBUTOR),
+        ),
+    }
+    assert got == expected
+    assert len(_role_assignments(t)) == len(expected)
+
+
+def test_role_assignment_scopes_are_the_right_resources(t: dict[str, dict[str, Any]]) -> None:
+    by_role = {(a["file"], a["role_var"]): a for a in _role_assignments(t)}
+    rbac = t["modules/app-rbac.bicep"]
+
+    def target(file: str, scope: str) -> Any:
+        return body(t[file]["resources"][scope])["name"]
+
+    assert target(
+        "modules/app-rbac.bicep", by_role[("modules/app-rbac.bicep", "storageBlobDataOwner")]["scope"]
+    ) == ("hostStorageName")
+    assert target(
+        "modules/app-rbac.bicep", by_role[("modules/app-rbac.bicep", "storageQueueDataContributor")]["scope"]
+    ) == ("hostStorageName")
+    assert target(
+        "modules/app-rbac.bicep", by_role[("modules/app-rbac.bicep", "storageBlobDataContributor")]["scope"]
+    ) == ("archiveStorageName")
+    assert all(
+        a["principal"] == "principalId" for (f, _), a in by_role.items() if f == "modules/app-rbac.bicep"
+    )
+    assert set(rbac["parameters"]) == {
+        "principalId",
+        "hostStorageName",
+        "archiveStorageName",
+        "applicationInsightsName",
+    }
+
+    dead = by_role[("modules/deadletter-rbac.bicep", "storageBlobDataContributor")]
+    assert dead["principal"] == "topicPrincipalId"
+    assert target("modules/deadletter-rbac.bicep", dead["scope"]) == "deadLetterContainerName"
+
+    main = t[MAIN]["modules"]
+    assert accessor(body(main["deadLetterRbac"])["params"]["topicPrincipalId"]) == [
+        "systemTopic",
+        "outputs",
+        "principalId",
+    ]
+    assert accessor(body(main["appRbac"])["params"]["principalId"]) == ["identity", "outputs", "principalId"]
+    acs = by_role[("modules/acs-access.bicep", "acsRoleId")]
+    assert acs["condition"]["operator"]["type"] == "not"  # only when a principal is given
+    acs_principal = conditional(body(main["acsAccess"])["params"]["appPrincipalId"])
+    assert acs_principal["condition"] == "useKeyAuth" and acs_principal["true_value"] == ""
+    assert accessor(acs_principal["false_value"]) == ["identity", "outputs", "principalId"]
+
+
+def test_acs_role_defaults_to_the_narrower_built_in_role(t: dict[str, dict[str, Any]]) -> None:
+    for doc, name in ((t["modules/acs-access.bicep"], "acsRoleName"), (t[MAIN], "acsRoleName")):
+        assert param(doc, name)["default"] == "Communication and Email Service Owner"
+    roles = {unquote(k): v for k, v in var(t["modules/acs-access.bicep"], "acsRoleIds").items()}
+    assert roles == {
+        "Communication and Email Service Owner": COMMUNICATION_AND_EMAIL_SERVICE_OWNER,
+        "Contributor": CONTRIBUTOR,
+    }
+    everything = json.dumps(list(t.values()))
+    assert OWNER not in everything and USER_ACCESS_ADMINISTRATOR not in everything
+
+
+def test_every_role_assignment_says_why_it_exists() -> None:
+    for path in _bicep_files():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines):
+            if "'Microsoft.Authorization/roleAssignments@" in line:
+                assert lines[i - 1].lstrip().startswith("//"), f"{path.name}:{i + 1}: no comment saying why"
+
+
+# Event Grid -----------------------------------------------------------------------------------
+
+
+def test_system_topic_is_on_the_existing_acs_resource(t: dict[str, dict[str, Any]]) -> None:
+    topic_doc = t["modules/event-grid-topic.bicep"]
+    _, topic = the(topic_doc, "Microsoft.EventGrid/systemTopics")
+    config = body(topic)
+    assert config["location"] == "global"
+    assert config["identity"] == {"type": "SystemAssigned"}
+    assert config["properties"] == {
+        "source": "acsId",
+        "topicType": "Microsoft.Communication.CommunicationServices",
+    }
+    assert condition(topic)["operator"]["type"] == "not"  # not created when reusing one
+    assert resources(topic_doc, "Microsoft.EventGrid/systemTopics", existing=True)
+    assert param(t[MAIN], "useExistingSystemTopic")["default"] is False
+    acs = t["modules/acs-access.bicep"]
+    _, existing = the(acs, "Microsoft.Communication/communicationServices", existing=True)
+    assert body(existing)["name"] == "acsName"
+    assert not resources(acs, "Microsoft.Communication/communicationServices"), "never create or modify ACS"
+    modules = t[MAIN]["modules"]
+    assert (
+        fn(body(modules["acsAccess"])["scope"], "resource_group")["resource_group_name"]
+        == "acsResourceGroupName"
+    )
+
+
+def test_event_subscription_filters_retries_and_dead_letters(t: dict[str, dict[str, Any]]) -> None:
+    doc = t[SUBSCRIPTION]
+    _, sub = the(doc, "Microsoft.EventGrid/systemTopics/eventSubscriptions")
+    props = body(sub)["properties"]
+    assert props["filter"]["includedEventTypes"] == [RECORDING_EVENT]
+    assert props["eventDeliverySchema"] == "EventGridSchema"
+    assert props["retryPolicy"]["maxDeliveryAttempts"] == 30
+    ttl = fn(props["retryPolicy"]["eventTimeToLiveInMinutes"], "min")
+    assert ttl["arg_2"] == 1440
+    product = ttl["arg_1"]["operator"]
+    assert product["type"] == "multiply" and product["operands"] == {
+        "operand_1": "sourceRetentionHours",
+        "operand_2": 60,
+    }
+
+    destination = props["destination"]
+    assert destination["endpointType"] == "AzureFunction"
+    assert destination["properties"]["resourceId"] == "${functionAppId}/functions/${functionName}"
+    assert var(doc, "functionName") == INGRESS_FUNCTION
+    assert destination["properties"]["maxEventsPerBatch"] == 1
+
+    dead = props["deadLetterWithResourceIdentity"]
+    assert dead["identity"] == {"type": "SystemAssigned"}
+    assert dead["deadLetterDestination"] == {
+        "endpointType": "StorageBlob",
+        "properties": {
+            "resourceId": "archiveStorageAccountId",
+            "blobContainerName": "deadLetterContainerName",
+        },
+    }
+    assert "deadLetterDestination" not in props, "dead-letter with the topic identity, not keys"
+
+
+def test_event_subscription_targets_a_function_the_app_defines(
+    function_app_functions: dict[str, Any],
+) -> None:
+    assert function_app_functions[INGRESS_FUNCTION]["type"] == "eventGridTrigger"
+
+
+def test_event_subscription_is_a_second_phase(t: dict[str, dict[str, Any]]) -> None:
+    main = t[MAIN]
+    module = main["modules"]["eventSubscription"]
+    assert module["detail"]["path"] == SUBSCRIPTION
+    assert condition(module) == "deployEventSubscription"
+    assert param(main, "deployEventSubscription")["default"] is False
+    assert fn(body(module)["scope"], "resource_group")["resource_group_name"] == "topicResourceGroupName"
+
+    yaml_text = (ROOT / "azure.yaml").read_text(encoding="utf-8")
+    hooks = yaml_text.split("\nhooks:", 1)[1]
+    assert re.search(r"^  postdeploy:\n", hooks, re.M)
+    scripts = re.findall(r"run: \./(\S+)", hooks)
+    assert sorted(scripts) == ["infra/hooks/postdeploy.ps1", "infra/hooks/postdeploy.sh"]
+    for script in scripts:
+        assert (ROOT / script).is_file()
+    assert os.access(ROOT / "infra/hooks/postdeploy.sh", os.X_OK)
+
+    outputs = set(main["outputs"])
+    sub_params = t[SUBSCRIPTION]["parameters"]
+    required = {name for name, p in sub_params.items() if p.get("default") is None}
+    for script in scripts:
+        code = (ROOT / script).read_text(encoding="utf-8")
+        assert "az deployment group create" in code and "subscription.bicep" in code
+        passed = set(re.findall(r"(\w+)=\"?\$(?:env:)?\{?[A-Z]", code))
+        assert required <= passed <= set(sub_params), f"{script}: passes {passed}"
+        env_ref = r"\$env:([A-Z][A-Z0-9_]+)" if script.endswith(".ps1") else r"\$\{?([A-Z][A-Z0-9_]+)"
+        used = set(re.findall(env_ref, code))
+        assert used, script
+        env_only = {"AZURE_SUBSCRIPTION_ID", "DEPLOY_EVENT_SUBSCRIPTION"}
+        assert used - env_only <= outputs, (
+            f"{script}: {used - env_only - outputs} are not outputs of main.bicep"
+        )
+
+
+def test_azure_yaml_declares_the_archiver_function_service() -> None:
+    yaml_text = (ROOT / "azure.yaml").read_text(encoding="utf-8")
+    service = re.search(r"^services:\n  archiver:\n((?:    .*\n)+)", yaml_text, re.M)
+    assert service, "service 'archiver' missing"
+    fields = dict(re.findall(r"^    (\w+): (\S+)$", service.group(1), re.M))
+    assert fields == {"project": ".", "language": "python", "host": "function"}
+    assert re.search(r"^infra:\n  provider: bicep\n  path: infra\n", yaml_text, re.M)
+
+
+# Monitoring -----------------------------------------------------------------------------------
+
+
+def test_application_insights_is_workspace_based_without_local_auth(t: dict[str, dict[str, Any]]) -> None:
+    doc = t["modules/monitoring.bicep"]
+    _, ai = the(doc, "Microsoft.Insights/components")
+    props = body(ai)["properties"]
+    assert props["DisableLocalAuth"] is True
+    assert accessor(props["WorkspaceResourceId"]) == ["logAnalytics", "id"]
+    _, workspace = the(doc, "Microsoft.OperationalInsights/workspaces")
+    assert body(workspace)["properties"]["features"]["disableLocalAuth"] is True
+
+
+def test_alerts_cover_rejected_failed_at_risk_and_dead_lettered(t: dict[str, dict[str, Any]]) -> None:
+    doc = t["modules/alerts.bicep"]
+    markers = {alert["marker"] for alert in var(doc, "logAlerts")}
+    assert {logs.REJECTED, logs.FAILED, logs.AT_RISK} <= markers
+    assert markers <= {value for name, value in vars(logs).items() if name.isupper()}, "unknown marker"
+
+    _, rules = the(doc, "Microsoft.Insights/scheduledQueryRules")
+    assert rules["config"]["loop_type"]["detail"] == {"item_name": "alert", "array_name": "logAlerts"}
+    props = body(rules)["properties"]
+    [criterion] = props["criteria"]["allOf"]
+    assert criterion["query"] == 'AppTraces | where Message has "${alert.marker}"'
+    assert (criterion["operator"], criterion["threshold"]) == ("GreaterThan", 0)
+    assert props["scopes"] == ["logAnalyticsId"]
+
+    metrics = {alert["metric"] for alert in var(doc, "topicMetrics")}
+    assert "DeadLetteredCount" in metrics
+    _, metric_rules = the(doc, "Microsoft.Insights/metricAlerts")
+    mprops = body(metric_rules)["properties"]
+    assert mprops["scopes"] == ["systemTopicId"]
+    [mcrit] = mprops["criteria"]["allOf"]
+    assert mcrit["metricNamespace"] == "Microsoft.EventGrid/systemTopics"
+    assert (mcrit["operator"], mcrit["threshold"], mcrit["timeAggregation"]) == ("GreaterThan", 0, "Total")
+    assert accessor(body(t[MAIN]["modules"]["alerts"])["params"]["systemTopicId"]) == [
+        "systemTopic",
+        "outputs",
+        "id",
+    ]
+
+
+# Secrets --------------------------------------------------------------------------------------
+
+SECRET_PATTERNS = [
+    re.compile(r"AccountKey\s*=", re.I),
+    re.compile(r"accesskey\s*=", re.I),
+    re.compile(r"SharedAccessSignature", re.I),
+    re.compile(r"[?&;]sig=", re.I),
+    re.compile(r"\bsig=", re.I),
+    re.compile(r"InstrumentationKey\s*=", re.I),
+]
+# A run of base64 characters is secret-looking when it ends in padding or when a piece of it
+# between slashes is long and mixes digits and both cases (paths like a/b/c do not).
+BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/=_.-])[A-Za-z0-9+/]{24,}={0,2}(?![A-Za-z0-9+/=_.-])")
+
+
+def _looks_like_key(run: str) -> bool:
+    if run.endswith("=") and len(run) >= 24:
+        return True
+    return any(
+        len(piece) >= 24
+        and re.search(r"\d", piece)
+        and re.search(r"[a-z]", piece)
+        and re.search(r"[A-Z]", piece)
+        for piece in re.split(r"/", run)
+    )
+
+
+def secret_looking(content: str) -> list[str]:
+    hits = [m.group(0) for pattern in SECRET_PATTERNS for m in pattern.finditer(content)]
+    return hits + [m.group(0) for m in BASE64_RUN.finditer(content) if _looks_like_key(m.group(0))]
+
+
+def _infra_texts() -> dict[str, str]:
+    files = [p for p in INFRA.rglob("*") if p.is_file()] + [ROOT / "azure.yaml"]
+    return {p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8") for p in files}
+
+
+def test_no_secret_literals_anywhere_in_infra() -> None:
+    texts = _infra_texts()
+    assert len(texts) >= len(EXPECTED_FILES) + 4
+    for name, content in texts.items():
+        assert not secret_looking(content), f"{name}: secret-looking text {secret_looking(content)}"
+
+
+def test_secret_scanner_catches_what_it_should() -> None:
+    samples = [
+        "endpoint=https://x.communication.azure.com/;accesskey=abc",
+        "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=abc",
+        "https://x.blob.core.windows.net/c?sv=2022&sig=abc",
+        "SharedAccessSignature=sv=1",
+        "key: 'q2dKZ3B0cW9LbmRzQ0pTVWFjc0pSZ1RVZ0N4bXc9PQ=='",
+        "value: 'Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFla'",
+    ]
+    for sample in samples:
+        assert secret_looking(sample), sample
+    harmless = [
+        "'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02-15'",
+        "roleId = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'",
+        "'${functionAppId}/functions/${functionName}'",
+    ]
+    for sample in harmless:
+        assert not secret_looking(sample), sample
+
+
+def test_keys_are_never_read_into_a_deployment(t: dict[str, dict[str, Any]]) -> None:
+    for name, content in _infra_texts().items():
+        assert not re.search(r"\blist(Keys|ConnectionStrings|AccountSas|ServiceSas)\(", content), name
+    for name, doc in t.items():
+        for pname, p in doc.get("parameters", {}).items():
+            if any(d["type"] == "secure" for d in p["decorators"]):
+                assert p.get("default") is None, f"{name}: secure parameter {pname} has a default"
+        for oname in doc.get("outputs", {}):
+            assert not re.search(r"key|secret|password|sas", oname, re.I) or oname == "secretUri", (
+                name,
+                oname,
+            )
