@@ -71,7 +71,6 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         admin = routes.is_admin_path(path)
         authorized = False
-        document_id: str | None = None
         try:
             request = Request(
                 method=self.command,
@@ -87,7 +86,6 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             if found is None:
                 raise not_found(f"no such resource: {self.command} {path}")
             route, params = found
-            document_id = params.get("document")
             response = route.handler(app, request, params)
         except ApiError as error:
             response = error_response(error)
@@ -105,7 +103,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
                 bytes_sent=sent,
                 range_header=self.headers.get("Range"),
                 authorized=authorized,
-                document_id=response.document_id or document_id,
+                document_id=response.document_id,  # set only when a document's bytes are sent
             )
 
     def _read_body(self) -> bytes:
@@ -147,6 +145,8 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         return sent
 
     def _send_file(self, source: BinaryIO, offset: int, count: int, rate: int | None) -> int:
+        if count <= 0:
+            return 0  # socket.sendfile would read a count of 0 as "to the end of the file"
         if rate is None:
             return int(self.connection.sendfile(source, offset, count))
         source.seek(offset)

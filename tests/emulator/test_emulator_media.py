@@ -1,0 +1,184 @@
+"""Recordings produce real, playable media of the requested format, and matching metadata."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from emulator_media import check_mp3, check_mp4, check_wav, dominant_hz, loudness
+from emulator_support import MAX_MEDIA_SECONDS, Recorder, only_chunk
+
+from archiver.emulator import h264, mp3, mp4, pcm
+from archiver.emulator.client import EmulatorAdmin
+from archiver.emulator.formats import RecordingKind
+from archiver.emulator.media import write_media
+
+THREE = ["8:acs:r_00000001", "4:+14255550123", "8:orgid:2b9f6e3a-1111-2222-3333-444455556666"]
+
+
+def download(admin: EmulatorAdmin, url: str) -> bytes:
+    response = admin.signed_request("GET", url)
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+def test_mixed_mp4_has_h264_video_and_aac_audio(record: Recorder, admin: EmulatorAdmin) -> None:
+    event = record(participants=THREE, active_seconds=0.2)
+    chunk = only_chunk(event)
+    assert chunk["contentLocation"].endswith("/content/video")
+    response = admin.signed_request("GET", chunk["contentLocation"])
+    assert response.headers["content-type"] == "video/mp4"
+    tracks = check_mp4(response.content)
+    video, audio = tracks[b"vide"], tracks[b"soun"]
+    assert (video.codec, audio.codec) == (b"avc1", b"mp4a")
+    assert video.sample_count == 1 * mp4.FRAME_RATE  # active time under 1 s: the 1 s minimum
+    assert abs(audio.duration / audio.timescale - 1.0) < 0.1
+    metadata = json.loads(download(admin, chunk["metadataLocation"]))
+    info = metadata["recordingInfo"]
+    assert (info["contentType"], info["channelType"], info["format"]) == ("audioVideo", "mixed", "mp4")
+    assert info["videoConfiguration"]["longerSideLength"] == mp4.VIDEO_WIDTH
+    assert [p["participantId"] for p in metadata["participants"]] == THREE
+    assert all("channel" not in p for p in metadata["participants"])
+
+
+def test_mp3_is_a_clean_run_of_layer_iii_frames(record: Recorder, admin: EmulatorAdmin) -> None:
+    event = record(recordingContentType="audio", recordingFormatType="mp3")
+    chunk = only_chunk(event)
+    assert chunk["contentLocation"].endswith("/content/audio")
+    response = admin.signed_request("GET", chunk["contentLocation"])
+    assert response.headers["content-type"] == "audio/mpeg"
+    info = check_mp3(response.content)
+    assert info.sample_rate == 16000
+    assert 1000 <= info.duration_ms < 1000 + 36
+    metadata = json.loads(download(admin, chunk["metadataLocation"]))
+    assert metadata["recordingInfo"]["audioConfiguration"] == {
+        "sampleRate": 16000,
+        "bitRate": 32000,
+        "channels": 1,
+    }
+
+
+def test_mixed_wav_is_one_channel_with_everyone(record: Recorder, admin: EmulatorAdmin) -> None:
+    event = record(recordingContentType="audio", recordingFormatType="wav", participants=THREE)
+    response = admin.signed_request("GET", only_chunk(event)["contentLocation"])
+    assert response.headers["content-type"] == "audio/wav"
+    wav = check_wav(response.content)
+    assert (wav.channels, wav.sample_rate, wav.duration_ms) == (1, 16000, 1000)
+
+
+def test_unmixed_recording_is_a_multichannel_wav(record: Recorder, admin: EmulatorAdmin) -> None:
+    event = record(recordingContentType="audio", recordingChannelType="unmixed", participants=THREE)
+    data = event[0]["data"]
+    assert (data["recordingContentType"], data["recordingChannelType"], data["recordingFormatType"]) == (
+        "Audio",
+        "Unmixed",
+        "Wav",
+    )
+    chunk = only_chunk(event)
+    assert check_wav(download(admin, chunk["contentLocation"])).channels == 3
+    metadata = json.loads(download(admin, chunk["metadataLocation"]))
+    assert metadata["recordingInfo"]["channelType"] == "unmixed"
+
+
+def test_unmixed_wav_has_one_distinct_channel_per_participant(admin: EmulatorAdmin) -> None:
+    chunk = admin.seed_document(format="wav", channel_type="unmixed", participants=THREE, duration_ms=3000)
+    wav = check_wav(download(admin, chunk["contentLocation"]))
+    assert (wav.channels, wav.duration_ms) == (3, 3000)
+    rate = wav.sample_rate
+    for second in range(3):  # participants speak in turn, one second each
+        for channel in range(3):
+            level = loudness(wav.samples[channel], second * rate, (second + 1) * rate)
+            if channel == second:
+                assert level > 1000
+                hz = dominant_hz(wav.samples[channel], second * rate, (second + 1) * rate, rate)
+                assert abs(hz - pcm.tone_hz(channel)) < 5
+            else:
+                assert level == 0
+    metadata = json.loads(download(admin, chunk["metadataLocation"]))
+    assert metadata["recordingInfo"]["audioConfiguration"]["channels"] == 3
+    assert [(p["participantId"], p["channel"]) for p in metadata["participants"]] == [
+        (pid, i) for i, pid in enumerate(THREE)
+    ]
+
+
+def test_unmixed_wav_stops_at_five_channels(record: Recorder, admin: EmulatorAdmin) -> None:
+    people = [f"4:+1425555010{i}" for i in range(7)]
+    event = record(recordingContentType="audio", recordingChannelType="unmixed", participants=people)
+    chunk = only_chunk(event)
+    assert check_wav(download(admin, chunk["contentLocation"])).channels == 5
+    metadata = json.loads(download(admin, chunk["metadataLocation"]))
+    assert [p["channel"] for p in metadata["participants"]] == [0, 1, 2, 3, 4, 4, 4]
+
+
+def test_media_is_capped_by_max_media_seconds(tmp_path: Path) -> None:
+    from archiver.emulator.finalize import media_duration_ms
+
+    assert media_duration_ms(500, MAX_MEDIA_SECONDS * 1000, 1) == 1000
+    assert media_duration_ms(10**9, MAX_MEDIA_SECONDS * 1000, 1) == MAX_MEDIA_SECONDS * 1000
+    assert media_duration_ms(100, 30_000, 3) == 3000  # every chunk gets at least a second
+
+
+def test_pause_marks_are_silent_in_the_audio(tmp_path: Path) -> None:
+    path = tmp_path / "a.wav"
+    write_media(
+        path, RecordingKind("audio", "mixed", "wav"), participants=1, duration_ms=2000, pause_marks_ms=(1000,)
+    )
+    wav = check_wav(path.read_bytes())
+    rate = wav.sample_rate
+    assert loudness(wav.samples[0], rate // 2, rate) > 1000
+    mark_end = rate + rate * pcm.PAUSE_MARK_MS // 1000
+    assert loudness(wav.samples[0], rate, mark_end) == 0
+    assert loudness(wav.samples[0], mark_end, 2 * rate) > 1000
+
+
+def test_h264_exp_golomb_codes() -> None:
+    writer = h264.BitWriter()
+    for value in (0, 1, 2, 3, 25):
+        writer.ue(value)
+    # 1 | 010 | 011 | 00100 | 000011010, then the stop bit and zero padding
+    assert writer.trailing_bits() == bytes([0b10100110, 0b01000000, 0b11010100])
+
+
+def test_nal_units_get_emulation_prevention_bytes() -> None:
+    assert h264.nal_unit(3, 5, b"\x00\x00\x01\x00\x00\x00") == b"\x65\x00\x00\x03\x01\x00\x00\x03\x00"
+
+
+def test_mp3_frame_header_constants() -> None:
+    assert len(mp3.SILENT_FRAME) == 144
+    assert check_mp3(mp3.SILENT_FRAME * 3).frames == 3
+
+
+@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe (ffmpeg) is not installed")
+@pytest.mark.parametrize(
+    ("kind", "codecs"),
+    [
+        (RecordingKind("audioVideo", "mixed", "mp4"), ["h264", "aac"]),
+        (RecordingKind("audio", "mixed", "mp4"), ["aac"]),
+        (RecordingKind("audio", "mixed", "mp3"), ["mp3"]),
+        (RecordingKind("audio", "unmixed", "wav"), ["pcm_s16le"]),
+    ],
+)
+def test_ffmpeg_decodes_every_format(tmp_path: Path, kind: RecordingKind, codecs: list[str]) -> None:
+    """Where ffmpeg is installed, a real decoder reads every frame without a complaint."""
+    path = tmp_path / f"media.{kind.format}"
+    write_media(path, kind, participants=3, duration_ms=2500, pause_marks_ms=(700,))
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert [s["codec_name"] for s in json.loads(probe.stdout)["streams"]] == codecs
+    decode = subprocess.run(
+        ["ffmpeg", "-v", "warning", "-nostdin", "-i", str(path), "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # Harmless notes: MP3 without a Xing header, multichannel WAV without a speaker layout.
+    benign = ("Estimating duration from bitrate", "Guessed Channel Layout")
+    complaints = [line for line in decode.stderr.splitlines() if not any(b in line for b in benign)]
+    assert complaints == []
