@@ -139,6 +139,9 @@ param allowedSourceHosts string = ''
 ])
 param instanceMemoryMB int = 2048
 
+@description('Spread Function App instances across availability zones (only where Flex Consumption offers it; needs ZRS host storage).')
+param zoneRedundant bool = false
+
 @description('Maximum number of Function App instances.')
 @minValue(1)
 @maxValue(1000)
@@ -264,6 +267,7 @@ module functionApp 'modules/function-app.bicep' = {
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+    zoneRedundant: zoneRedundant
     archiveStorageAccountUrl: archiveStorage.outputs.blobServiceUrl
     archiveContainerName: archiveStorage.outputs.archiveContainerName
     allowedSourceHosts: allowedSourceHosts

@@ -55,7 +55,7 @@ param acsConnectionStringSecretUri string = ''
 var useKeyAuth = !empty(acsConnectionStringSecretUri)
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
-  //checkov:skip=CKV_AZURE_225:Zone redundancy for Flex Consumption is offered only in some regions; it is the zoneRedundant parameter (default off so the template deploys everywhere).
+  //checkov:skip=CKV_AZURE_225:Zone redundancy for Flex Consumption is offered only in some regions; it is the zoneRedundant parameter (default off so the template deploys in every Flex region).
   name: planName
   location: location
   tags: tags

@@ -956,3 +956,24 @@ def test_keys_are_never_read_into_a_deployment(t: dict[str, dict[str, Any]]) -> 
                 name,
                 oname,
             )
+
+
+# Documentation --------------------------------------------------------------------------------
+
+
+def _deploy_docs() -> str:
+    """The Deploy section: docs/deploy.md, or the README once it has been merged there."""
+    for candidate in (ROOT / "docs" / "deploy.md", ROOT / "README.md"):
+        if candidate.is_file() and "## Deploy" in candidate.read_text(encoding="utf-8"):
+            return candidate.read_text(encoding="utf-8").split("## Deploy", 1)[1]
+    pytest.fail("no Deploy section in docs/deploy.md or README.md")
+
+
+def test_every_parameter_is_documented(t: dict[str, dict[str, Any]]) -> None:
+    docs = _deploy_docs()
+    mapped = json.loads(text("main.parameters.json"))["parameters"]
+    for name in t[MAIN]["parameters"]:
+        variable = re.match(r"\$\{([A-Z0-9_]+)", mapped[name]["value"]).group(1)  # type: ignore[union-attr]
+        assert f"| `{name}` | `{variable}` |" in docs, (
+            f"parameter {name} ({variable}) missing from the Deploy docs"
+        )
