@@ -20,7 +20,11 @@ PYTHON="${PYTHON:-python3}"
 STAMP="$VENV/.requirements.sha256"
 TARGET="${CHECKOV_TARGET:-$ROOT/infra}"
 
-want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
+if command -v sha256sum >/dev/null 2>&1; then
+    want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
+else
+    want="$(shasum -a 256 "$REQUIREMENTS" | cut -d' ' -f1)"
+fi
 if [ ! -x "$VENV/bin/checkov" ] || [ "$(cat "$STAMP" 2>/dev/null || true)" != "$want" ]; then
     echo "checkov.sh: building $VENV from $(basename "$REQUIREMENTS")" >&2
     "$PYTHON" -m venv --clear "$VENV"
