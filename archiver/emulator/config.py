@@ -21,6 +21,17 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def is_ipv4_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and 127.0.0.0/8: the addresses the (IPv4) server may bind."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.version == 4 and address.is_loopback
+
+
 def check_loopback_url(url: str, option: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or not is_loopback_host(parts.hostname):

@@ -4,13 +4,17 @@ Each request for a document's content, metadata or delete consumes the first fau
 for it, looking in this order: (document, target), (document, "any"), ("*", target),
 ("*", "any"). Faults are consumed only by authenticated requests: a fault models the
 service misbehaving for a legitimate caller.
+
+``status``, ``html`` and ``redirect`` replace the answer (nothing is deleted); ``delay`` and
+``slow`` serve normally, late or throttled; ``empty`` and ``reset`` act after the request was
+carried out (a faulted delete still deletes: the answer is what gets lost).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from archiver.emulator.errors import bad_request
@@ -30,9 +34,7 @@ class Fault:
     location: str = ""
     seconds: float = 0.0
     bytes_per_second: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, "", 0, 0.0)} | {"kind": self.kind}
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)  # as the test sent it
 
 
 def _int(raw: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
@@ -51,6 +53,12 @@ def _text(raw: dict[str, Any], key: str) -> str | None:
 
 def parse_fault(raw: object) -> Fault:
     """Validate one fault description from the admin API."""
+    fault = _parse(raw)
+    assert isinstance(raw, dict)
+    return replace(fault, raw=dict(raw))
+
+
+def _parse(raw: object) -> Fault:
     if not isinstance(raw, dict) or raw.get("kind") not in KINDS:
         raise bad_request(f"each fault needs a kind, one of {', '.join(KINDS)}", "kind")
     kind = raw["kind"]
@@ -113,7 +121,7 @@ class FaultBook:
     def pending(self) -> list[dict[str, Any]]:
         with self._lock:
             return [
-                {"documentId": doc, "target": target, "faults": [f.to_json() for f in queue]}
+                {"documentId": doc, "target": target, "faults": [f.raw for f in queue]}
                 for (doc, target), queue in self._queues.items()
                 if queue
             ]

@@ -1,7 +1,8 @@
 """Command line entry point: ``python -m archiver.emulator`` (or ``python -m archiver emulator``).
 
 Binds to loopback only, announces its URL (ready file and an ``EMULATOR_READY`` line) once
-it is listening, and stops cleanly on SIGTERM or SIGINT.
+it is listening, and stops cleanly on SIGTERM or SIGINT (removing the ready file, so a stale
+one never points at a dead port).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from types import FrameType
 
 from archiver.acs_auth import InvalidAccessKey, decode_access_key
 from archiver.emulator.app import Emulator
-from archiver.emulator.config import EmulatorConfig, check_loopback_url, is_loopback_host
+from archiver.emulator.config import EmulatorConfig, check_loopback_url, is_ipv4_loopback_host
 from archiver.emulator.files import write_json_atomic
 from archiver.emulator.handler import EmulatorServer
 
@@ -48,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_config(argv: list[str] | None) -> EmulatorConfig:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not is_loopback_host(args.host):
-        parser.error(f"--host must be a loopback address, not {args.host!r}")
+    if not is_ipv4_loopback_host(args.host):
+        parser.error(f"--host must be a loopback address (127.x.x.x or localhost), not {args.host!r}")
     if not 0 <= args.port <= 65535:
         parser.error("--port must be from 0 to 65535")
     if args.max_media_seconds < 1:

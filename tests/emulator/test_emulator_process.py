@@ -29,6 +29,7 @@ def run_emulator(*args: str) -> subprocess.CompletedProcess[str]:
     [
         (["--host", "0.0.0.0"], "--host must be a loopback address"),
         (["--host", "192.168.1.10"], "--host must be a loopback address"),
+        (["--host", "::1"], "--host must be a loopback address"),
         (["--webhook-url", "http://example.com/hook"], "--webhook-url must be"),
         (["--access-key", "not base64!"], "not valid base64"),
     ],
