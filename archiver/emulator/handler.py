@@ -110,7 +110,11 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             self.close_connection = True
             raise ApiError(411, "LengthRequired", "send the body with a Content-Length")
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            raise ApiError(400, "BadRequest", "Content-Length is not a number") from None
         if length > MAX_BODY_BYTES:
             self.close_connection = True
             raise ApiError(413, "PayloadTooLarge", f"bodies are limited to {MAX_BODY_BYTES} bytes")
@@ -123,13 +127,15 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(response.length))
         self.end_headers()
-        if self.command == "HEAD" or response.length == 0:
+        if self.command == "HEAD":
             return 0
         limit = response.length
         if response.reset_after is not None:
             limit = min(limit, response.reset_after)
         try:
-            if response.file is not None:
+            if limit == 0:
+                sent = 0
+            elif response.file is not None:
                 with response.file.open("rb") as source:
                     sent = self._send_file(source, response.file_offset, limit, response.bytes_per_second)
             else:

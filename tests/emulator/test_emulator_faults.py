@@ -184,3 +184,10 @@ def test_clear_faults_and_pending(admin: EmulatorAdmin, doc: dict[str, Any]) -> 
 )
 def test_invalid_faults_are_rejected(admin: EmulatorAdmin, body: dict[str, Any]) -> None:
     assert admin.http.post(f"{admin.url}/_emulator/faults", json=body).status_code == 400
+
+
+def test_reset_applies_to_metadata_too(admin: EmulatorAdmin, doc: dict[str, Any]) -> None:
+    admin.inject(doc["documentId"], "metadata", {"kind": "reset", "afterBytes": 10})
+    with pytest.raises(httpx.TransportError):
+        get(admin, doc["metadataLocation"])
+    assert get(admin, doc["metadataLocation"]).status_code == 200
