@@ -69,17 +69,30 @@ def drain_queue(
     *,
     timeout: float = 120.0,
     visibility_timeout: int = 2,
+    invisible_while_running: int = 60,
     idle_polls: int = 1,
+    wait_for_delayed: bool = True,
 ) -> DrainReport:
-    """Run ``handler`` on queue messages until the queue is empty (delayed messages included)."""
+    """Run ``handler`` on queue messages until the queue is empty (delayed messages included).
+
+    ``invisible_while_running`` is how long a received message stays hidden: if this process
+    dies mid-job, that is when the message comes back for another worker (as with the host).
+    ``visibility_timeout`` is the delay before a message whose handler raised is retried.
+    With ``wait_for_delayed=False`` it returns once no message is visible, leaving delayed
+    (re-queued) jobs in the queue.
+    """
     queue.ensure()
     report = DrainReport()
     deadline = time.monotonic() + timeout
     empty_polls = 0
     while time.monotonic() < deadline:
-        batch = list(queue.jobs.receive_messages(messages_per_page=16, max_messages=16, visibility_timeout=60))
+        batch = list(
+            queue.jobs.receive_messages(
+                messages_per_page=16, max_messages=16, visibility_timeout=invisible_while_running
+            )
+        )
         if not batch:
-            if queue.jobs.get_queue_properties().approximate_message_count == 0:
+            if not wait_for_delayed or queue.jobs.get_queue_properties().approximate_message_count == 0:
                 empty_polls += 1
                 if empty_polls > idle_polls:
                     return report

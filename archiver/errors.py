@@ -51,11 +51,16 @@ class RecordingLost(PermanentError):
 
 
 class TransientError(ArchiverError):
-    """Try again later; ``retry_after`` is the suggested delay in seconds."""
+    """Try again later. ``retry_after``: the earliest useful retry in seconds, when known.
+
+    Known means the server said so (``Retry-After``) or the failure has a known recovery time
+    (ACS's empty first download "works a minute later", a lease expires). The worker never
+    retries sooner than its own backoff, whatever this says.
+    """
 
     reason = "transient"
 
-    def __init__(self, message: str, *, reason: str | None = None, retry_after: float = 30.0) -> None:
+    def __init__(self, message: str, *, reason: str | None = None, retry_after: float | None = None) -> None:
         super().__init__(message, reason=reason)
         self.retry_after = retry_after
 

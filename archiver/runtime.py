@@ -6,6 +6,7 @@ setting exists, and connection pools should survive between invocations on a war
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 
@@ -44,6 +45,10 @@ class Runtime:
             self._queue.close()
         self.store.close()
 
+
+# The SDKs log every request at INFO (URLs include blob names); our own lines say what matters.
+for _noisy in ("azure.core.pipeline.policies.http_logging_policy", "azure.identity", "httpx", "httpcore"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 _lock = threading.Lock()
 _runtime: Runtime | None = None

@@ -119,7 +119,7 @@ def _raise_for_status(response: httpx.Response, url: str) -> None:
         raise SourceUnavailable(
             f"{where} answered {status}",
             reason=f"source_http_{status}",
-            retry_after=_retry_after(response) or 30.0,
+            retry_after=_retry_after(response),
         )
     if status == 400 and _is_html(response):
         # A known service quirk: an HTML 400 that succeeds on a later attempt.
@@ -310,17 +310,17 @@ class MediaDownload:
         except BaseException:
             response.close()
             raise
+        if total == 0:  # the service's "empty first download" quirk: never a real size
+            response.close()
+            raise SourceUnavailable(
+                f"{redact(self._url)} answered with 0 bytes", reason="empty_body", retry_after=60.0
+            )
         if self.total is not None and total is not None and total != self.total:
             response.close()
             raise SourceUnavailable(
                 f"{redact(self._url)} changed size while downloading", reason="size_changed"
             )
         self.total = total if total is not None else self.total
-        if self.total == 0:
-            response.close()
-            raise SourceUnavailable(
-                f"{redact(self._url)} answered with 0 bytes", reason="empty_body", retry_after=60.0
-            )
         return response
 
     def _total_from(self, response: httpx.Response) -> int | None:

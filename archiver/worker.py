@@ -13,6 +13,7 @@ Outcomes, so that nothing is lost and nothing retries forever:
 from __future__ import annotations
 
 import logging
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +67,7 @@ def retry_later(settings: Settings, store: ArchiveStore, queue: JobQueue, job: R
     if margin <= 0:
         lost = RecordingLost(f"still failing when the retention window closed: {exc}")
         return give_up(store, job, lost, f"deadline_passed:{exc.reason}")
-    delay = min(exc.retry_after, max(margin - 60, 1))
+    delay = min(max(exc.retry_after or 0.0, requeue_backoff(job.attempt)), max(margin - 60, 1))
     queue.put(job.model_copy(update={"attempt": job.attempt + 1}), delay_seconds=delay)
     fields: dict[str, Any] = {**job.log_fields(), "reason": exc.reason, "attempt": job.attempt + 1, "delay_s": delay}
     if isinstance(exc, ConfigurationError):
@@ -75,6 +76,11 @@ def retry_later(settings: Settings, store: ArchiveStore, queue: JobQueue, job: R
         logs.emit(log, logging.WARNING, logs.RETRY, str(exc), **fields)
     report_margin(settings, job)
     return Outcome("retry", job, exc.reason)
+
+
+def requeue_backoff(attempt: int) -> float:
+    """30 s, 1, 2, 4, 8 min, then every 15 min (with jitter): patient, never a tight loop."""
+    return min(30.0 * 2**attempt, 900.0) * random.uniform(0.8, 1.2)
 
 
 def report_margin(settings: Settings, job: RecordingJob) -> None:

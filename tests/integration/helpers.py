@@ -1,0 +1,51 @@
+"""Small helpers the integration suites share: seed a recording, deliver it, look at storage."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import function_app
+from archiver.devhost import DrainReport, drain_queue, event_grid_events
+from archiver.emulator.client import EmulatorAdmin
+from archiver.runtime import Runtime
+
+PEOPLE = ["8:acs:aaaaaaaa-0000-4000-8000-000000000001_00000021-0000-0000-0000-000000000001", "4:+14255550199"]
+
+
+def seed(admin: EmulatorAdmin, **fields: Any) -> tuple[dict[str, Any], bytes]:
+    """A fresh document on the emulator and its event (Event Grid schema, current time)."""
+    fields.setdefault("format", "wav")
+    fields.setdefault("content_type", "audio")
+    fields.setdefault("channel_type", "unmixed")
+    fields.setdefault("participants", PEOPLE)
+    document = admin.seed_document(**fields)
+    return document, json.dumps(document["event"]).encode()
+
+
+def deliver(payload: bytes) -> None:
+    """What the host does with one Event Grid delivery."""
+    for event in event_grid_events(payload):
+        function_app.ingest_recording_event(event)
+
+
+def work(runtime: Runtime, **options: Any) -> DrainReport:
+    options.setdefault("timeout", 120)
+    return drain_queue(runtime.queue, function_app.archive_recording_chunk, **options)
+
+
+def names(container: Any, prefix: str = "") -> list[str]:
+    return sorted(b.name for b in container.list_blobs(name_starts_with=prefix or None))
+
+
+def read(container: Any, name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(container.download_blob(name).readall())
+    return document
+
+
+def failures(runtime: Runtime) -> list[dict[str, Any]]:
+    return [read(runtime.store.failures, n) for n in names(runtime.store.failures)]
+
+
+def rejections(runtime: Runtime) -> list[dict[str, Any]]:
+    return [read(runtime.store.rejected, n) for n in names(runtime.store.rejected)]
