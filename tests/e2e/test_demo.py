@@ -10,7 +10,12 @@ from tests.support import ROOT
 
 def test_demo_records_archives_and_cleans_up() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "archiver", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-m", "archiver", "demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert out.returncode == 0, out.stdout + out.stderr
     text = out.stdout

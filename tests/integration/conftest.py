@@ -16,7 +16,6 @@ from azure.storage.queue import QueueServiceClient
 from archiver.devstack import Azurite
 from archiver.emulator.client import EmulatorAdmin, EmulatorProcess
 from archiver.runtime import Runtime, get_runtime, reset_runtime
-
 from tests.support import ACCESS_KEY, RESOURCE_HOST
 
 
@@ -65,7 +64,9 @@ def archiver_env(
         "ARCHIVE_LEASE_SECONDS": "15",
     }
     for name in list(os.environ):
-        if name.startswith(("ACS_", "ARCHIVE_", "ALLOWED_", "SOURCE_", "COPY_", "AzureWebJobs", "LOCAL_SOURCE")):
+        if name.startswith(
+            ("ACS_", "ARCHIVE_", "ALLOWED_", "SOURCE_", "COPY_", "AzureWebJobs", "LOCAL_SOURCE")
+        ):
             monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)

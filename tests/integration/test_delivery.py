@@ -8,7 +8,6 @@ from collections import Counter
 
 from archiver.emulator.client import EmulatorAdmin
 from archiver.runtime import Runtime
-
 from tests.integration.helpers import deliver, names, seed, work
 
 
@@ -49,7 +48,7 @@ def test_three_deliveries_at_once_with_concurrent_workers(runtime: Runtime, admi
     def worker() -> None:
         try:
             work(runtime, timeout=120)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     workers = [threading.Thread(target=worker) for _ in range(3)]

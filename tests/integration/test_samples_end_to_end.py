@@ -22,14 +22,17 @@ from archiver.devhost import drain_queue, event_grid_events
 from archiver.emulator.client import EmulatorAdmin
 from archiver.events import jobs_from_event, split_payload
 from archiver.runtime import Runtime
-
 from tests.support import SAMPLES
 
 PEOPLE = ["8:acs:7d0c5b1e-2f3a-4b6c-9d8e-1a2b3c4d5e6f_00000021-aaaa-bbbb-cccc-000000000009", "4:+14255550100"]
 
 
-def seed(admin: EmulatorAdmin, document_id: str, fmt: str, content: str, channel: str, **extra: Any) -> dict[str, Any]:
-    return admin.seed_document(document_id=document_id, format=fmt, content_type=content, channel_type=channel, **extra)
+def seed(
+    admin: EmulatorAdmin, document_id: str, fmt: str, content: str, channel: str, **extra: Any
+) -> dict[str, Any]:
+    return admin.seed_document(
+        document_id=document_id, format=fmt, content_type=content, channel_type=channel, **extra
+    )
 
 
 def deliver_through_function_app(runtime: Runtime, sample: Path) -> None:
@@ -39,8 +42,12 @@ def deliver_through_function_app(runtime: Runtime, sample: Path) -> None:
     assert report.raised == 0, report.errors
 
 
-def assert_archived(runtime: Runtime, sample: Path, sources: dict[str, dict[str, Any]], metadata: dict[str, bytes]) -> None:
-    jobs = [job for raw in split_payload(sample.read_bytes()) for job in jobs_from_event(raw, runtime.settings)]
+def assert_archived(
+    runtime: Runtime, sample: Path, sources: dict[str, dict[str, Any]], metadata: dict[str, bytes]
+) -> None:
+    jobs = [
+        job for raw in split_payload(sample.read_bytes()) for job in jobs_from_event(raw, runtime.settings)
+    ]
     archive = runtime.store.archive
     for job in jobs:
         manifest = json.loads(archive.download_blob(layout.chunk_manifest_blob(job)).readall())
@@ -50,7 +57,10 @@ def assert_archived(runtime: Runtime, sample: Path, sources: dict[str, dict[str,
         assert len(stored) == source["size"] > 0
         assert hashlib.sha256(stored).hexdigest() == source["sha256"] == manifest["media"]["sha256"]
         props = archive.get_blob_client(media_name).get_blob_properties()
-        assert base64.b64encode(bytes(props.content_settings.content_md5)).decode() == manifest["media"]["contentMd5"]
+        assert (
+            base64.b64encode(bytes(props.content_settings.content_md5)).decode()
+            == manifest["media"]["contentMd5"]
+        )
         stored_metadata = archive.download_blob(layout.metadata_blob(job)).readall()
         if job.chunk.document_id in metadata:
             assert stored_metadata == metadata[job.chunk.document_id]  # byte for byte

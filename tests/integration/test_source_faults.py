@@ -13,7 +13,6 @@ import pytest
 
 from archiver.emulator.client import EmulatorAdmin
 from archiver.runtime import Runtime
-
 from tests.integration.helpers import deliver, failures, names, seed, work
 
 MIB = 1024 * 1024
@@ -45,7 +44,9 @@ TRANSIENT = {
 def test_transient_content_faults_are_retried_to_a_verified_archive(
     runtime: Runtime, admin: EmulatorAdmin, faults: list[dict[str, Any]]
 ) -> None:
-    document, payload = seed(admin, size_bytes=8 * MIB, format="mp4", content_type="audioVideo", channel_type="mixed")
+    document, payload = seed(
+        admin, size_bytes=8 * MIB, format="mp4", content_type="audioVideo", channel_type="mixed"
+    )
     admin.inject(document["documentId"], "content", *faults)
     deliver(payload)
     report = work(runtime)
@@ -56,7 +57,9 @@ def test_transient_content_faults_are_retried_to_a_verified_archive(
 
 
 def test_reset_resumes_by_range_instead_of_starting_over(runtime: Runtime, admin: EmulatorAdmin) -> None:
-    document, payload = seed(admin, size_bytes=8 * MIB, format="mp4", content_type="audioVideo", channel_type="mixed")
+    document, payload = seed(
+        admin, size_bytes=8 * MIB, format="mp4", content_type="audioVideo", channel_type="mixed"
+    )
     admin.inject(document["documentId"], "content", {"kind": "reset", "afterBytes": 5 * MIB})
     deliver(payload)
     work(runtime)
@@ -125,7 +128,9 @@ def trap() -> Iterator[tuple[str, list[dict[str, str]]]]:
     server.server_close()
 
 
-@pytest.mark.parametrize("where", ["{trap}/steal", "https://attacker.example/steal", "https://asm.skype.com.evil.example/x"])
+@pytest.mark.parametrize(
+    "where", ["{trap}/steal", "https://attacker.example/steal", "https://asm.skype.com.evil.example/x"]
+)
 def test_redirect_off_the_allowlist_is_refused_and_recorded(
     runtime: Runtime, admin: EmulatorAdmin, trap: tuple[str, list[dict[str, str]]], where: str
 ) -> None:
@@ -172,7 +177,9 @@ def test_404_after_the_deadline_records_the_loss(
     runtime: Runtime, admin: EmulatorAdmin, caplog: pytest.LogCaptureFixture
 ) -> None:
     document, payload = seed(admin)
-    old = payload.replace(b'"eventTime": "2026', b'"eventTime": "2020').replace(b'"eventTime": "2027', b'"eventTime": "2020')
+    old = payload.replace(b'"eventTime": "2026', b'"eventTime": "2020').replace(
+        b'"eventTime": "2027', b'"eventTime": "2020'
+    )
     admin.forget_document(document["documentId"])
     deliver(old)
     with caplog.at_level(logging.INFO, logger="archiver"):
@@ -181,4 +188,6 @@ def test_404_after_the_deadline_records_the_loss(
     assert failure["reason"] == "recording_lost"
     assert failure["marginSeconds"] < 0
     assert runtime.queue.jobs.get_queue_properties().approximate_message_count == 0
-    assert any("ARCHIVER_FAILED" in r.getMessage() and "recording_lost" in r.getMessage() for r in caplog.records)
+    assert any(
+        "ARCHIVER_FAILED" in r.getMessage() and "recording_lost" in r.getMessage() for r in caplog.records
+    )

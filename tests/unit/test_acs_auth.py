@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
@@ -21,7 +21,9 @@ DATE = "Tue, 24 Nov 2026 10:00:00 GMT"
 def _sdk_sign(method: str, url: str, body: str | None = None) -> dict[str, str]:
     policy = HMACCredentialsPolicy(f"https://{ACS_HOST}", KEY_B64)
     request = PipelineRequest(HttpRequest(method, url, content=body), PipelineContext(None))
-    with mock.patch("azure.communication.callautomation._shared.policy.get_current_utc_time", return_value=DATE):
+    with mock.patch(
+        "azure.communication.callautomation._shared.policy.get_current_utc_time", return_value=DATE
+    ):
         policy.on_request(request)
     return dict(request.http_request.headers)
 
@@ -44,8 +46,12 @@ def test_signature_matches_official_sdk(url: str) -> None:
 
 def test_signature_with_body_matches_official_sdk() -> None:
     body = '{"recordingStateCallbackUri":"https://example.invalid/cb"}'
-    url = "https://contoso.communication.azure.com/calling/conversations/abc/Recordings?api-version=2021-04-15"
-    ours = sign_headers("POST", url, acs_host=ACS_HOST, key=decode_access_key(KEY_B64), body=body.encode(), date=DATE)
+    url = (
+        "https://contoso.communication.azure.com/calling/conversations/abc/Recordings?api-version=2021-04-15"
+    )
+    ours = sign_headers(
+        "POST", url, acs_host=ACS_HOST, key=decode_access_key(KEY_B64), body=body.encode(), date=DATE
+    )
     assert ours["Authorization"] == _sdk_sign("POST", url, body)["Authorization"]
 
 
@@ -55,17 +61,24 @@ def test_signature_covers_the_resource_host_not_the_storage_host() -> None:
     headers = sign_headers("GET", url, acs_host=ACS_HOST, key=key, date=DATE)
     assert headers["x-ms-host"] == ACS_HOST
     lowered = {k.lower(): v for k, v in headers.items()}
-    now = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     assert verify_request("GET", url, lowered, acs_host=ACS_HOST, key=key, now=now) is None
-    assert verify_request("GET", url, lowered, acs_host="us-storage.asm.skype.com", key=key, now=now) == "signature mismatch"
+    assert (
+        verify_request("GET", url, lowered, acs_host="us-storage.asm.skype.com", key=key, now=now)
+        == "signature mismatch"
+    )
 
 
 def test_verify_rejects_wrong_key_stale_date_and_tampered_path() -> None:
     url = "https://us-storage.asm.skype.com/v1/objects/x/content/video"
     key = decode_access_key(KEY_B64)
-    headers = {k.lower(): v for k, v in sign_headers("GET", url, acs_host=ACS_HOST, key=key, date=DATE).items()}
-    now = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
-    assert verify_request("GET", url, headers, acs_host=ACS_HOST, key=b"other", now=now) == "signature mismatch"
+    headers = {
+        k.lower(): v for k, v in sign_headers("GET", url, acs_host=ACS_HOST, key=key, date=DATE).items()
+    }
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    assert (
+        verify_request("GET", url, headers, acs_host=ACS_HOST, key=b"other", now=now) == "signature mismatch"
+    )
     late = now + timedelta(hours=1)
     assert "clock skew" in (verify_request("GET", url, headers, acs_host=ACS_HOST, key=key, now=late) or "")
     other = url.replace("/x/", "/y/")

@@ -14,7 +14,9 @@ from archiver.events import jobs_from_event, split_payload
 from archiver.settings import Settings, settings_from
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
-SETTINGS = settings_from({"ACS_CONNECTION_STRING": "endpoint=https://acs-contoso.communication.azure.com/;accesskey=aGVsbG8="})
+SETTINGS = settings_from(
+    {"ACS_CONNECTION_STRING": "endpoint=https://acs-contoso.communication.azure.com/;accesskey=aGVsbG8="}
+)
 
 
 def sample(name: str) -> list[dict[str, Any]]:
@@ -49,7 +51,10 @@ def test_2021_event_without_locations_uses_the_seed_download_urls() -> None:
     [job] = jobs_from_event(event, SETTINGS)
     doc = "0-eus-d11-05bf22b166dfb2119e3ff85d98906121"
     assert job.chunk.content_url == f"https://acs-contoso.communication.azure.com/recording/download/{doc}"
-    assert job.chunk.metadata_url == f"https://acs-contoso.communication.azure.com/recording/download/{doc}/metadata"
+    assert (
+        job.chunk.metadata_url
+        == f"https://acs-contoso.communication.azure.com/recording/download/{doc}/metadata"
+    )
     assert job.chunk.delete_url is None
     assert job.recording.format_type is None
 

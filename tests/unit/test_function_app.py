@@ -19,14 +19,20 @@ def test_imports_with_no_settings_and_no_network() -> None:
         "import function_app\n"
         "print(len(function_app.app.get_functions()))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "3"
 
 
 def test_functions_triggers_and_bindings(function_app_functions: dict[str, dict[str, object]]) -> None:
     from archiver.settings import JOBS_QUEUE
 
-    assert set(function_app_functions) == {"ingest_recording_event", "archive_recording_chunk", "redrive_failed_jobs"}
+    assert set(function_app_functions) == {
+        "ingest_recording_event",
+        "archive_recording_chunk",
+        "redrive_failed_jobs",
+    }
     assert function_app_functions["ingest_recording_event"]["type"] == "eventGridTrigger"
     queue = function_app_functions["archive_recording_chunk"]
     assert queue["type"] == "queueTrigger"

@@ -45,12 +45,16 @@ def test_malformed_setting_names_the_variable(env: dict[str, str], named: str) -
 def test_http_acs_endpoint_needs_the_local_source_setting() -> None:
     with pytest.raises(SettingsError, match="https"):
         _ = settings_from({"ACS_ENDPOINT": "http://127.0.0.1:8090"}).acs_endpoint
-    local = settings_from({"ACS_ENDPOINT": "http://127.0.0.1:8090", "LOCAL_SOURCE_URL": "http://127.0.0.1:8090"})
+    local = settings_from(
+        {"ACS_ENDPOINT": "http://127.0.0.1:8090", "LOCAL_SOURCE_URL": "http://127.0.0.1:8090"}
+    )
     assert local.acs_endpoint == "http://127.0.0.1:8090"
 
 
 def test_secrets_are_not_in_the_repr() -> None:
-    settings = settings_from({"ACS_CONNECTION_STRING": "endpoint=https://x.communication.azure.com/;accesskey=c2VjcmV0"})
+    settings = settings_from(
+        {"ACS_CONNECTION_STRING": "endpoint=https://x.communication.azure.com/;accesskey=c2VjcmV0"}
+    )
     assert "c2VjcmV0" not in repr(settings) and "c2VjcmV0" not in str(settings)
 
 

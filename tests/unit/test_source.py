@@ -11,12 +11,16 @@ from archiver.errors import ConfigurationError, PermanentError, SourceNotAllowed
 from archiver.settings import settings_from
 from archiver.source import RetryPolicy, SourceClient, SourceMissing
 
-SETTINGS = settings_from({"ACS_CONNECTION_STRING": "endpoint=https://acs-contoso.communication.azure.com/;accesskey=aGVsbG8="})
+SETTINGS = settings_from(
+    {"ACS_CONNECTION_STRING": "endpoint=https://acs-contoso.communication.azure.com/;accesskey=aGVsbG8="}
+)
 URL = "https://us-storage.asm.skype.com/v1/objects/0-eus-d6-abc/content/video"
 BODY = bytes(range(256)) * 4096  # 1 MiB
 
 
-def client(handler: Callable[[httpx.Request], httpx.Response], sleeps: list[float] | None = None) -> SourceClient:
+def client(
+    handler: Callable[[httpx.Request], httpx.Response], sleeps: list[float] | None = None
+) -> SourceClient:
     record = sleeps if sleeps is not None else []
     return SourceClient(
         SETTINGS,
@@ -53,7 +57,9 @@ def test_requests_are_signed_for_the_acs_resource_host() -> None:
     assert download(client(handler)) == BODY
     request = seen[0]
     assert request.headers["x-ms-host"] == "acs-contoso.communication.azure.com"
-    assert request.headers["authorization"].startswith("HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&")
+    assert request.headers["authorization"].startswith(
+        "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&"
+    )
     assert request.url.host == "us-storage.asm.skype.com"
 
 
@@ -98,7 +104,9 @@ def test_reset_mid_body_resumes_with_a_range_request() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         ranges.append(request.headers.get("range"))
         if len(ranges) == 1:
-            return httpx.Response(200, stream=_BreaksAfter(BODY, 300_000), headers={"content-length": str(len(BODY))})
+            return httpx.Response(
+                200, stream=_BreaksAfter(BODY, 300_000), headers={"content-length": str(len(BODY))}
+            )
         return serve_range(request)
 
     assert download(client(handler)) == BODY
@@ -136,7 +144,9 @@ def test_redirect_to_allowed_host_is_followed_and_resigned() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         if request.url.host == "us-storage.asm.skype.com":
-            return httpx.Response(302, headers={"location": "https://eu-storage.asm.skype.com/v1/objects/moved"})
+            return httpx.Response(
+                302, headers={"location": "https://eu-storage.asm.skype.com/v1/objects/moved"}
+            )
         return serve_range(request)
 
     assert download(client(handler)) == BODY
