@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from archiver import layout, logs
-from archiver.errors import ConfigurationError, PermanentError, RecordingLost, TransientError
+from archiver.errors import ArchiveBusy, ConfigurationError, PermanentError, RecordingLost, TransientError
 from archiver.jobqueue import JobQueue
 from archiver.jobs import RecordingJob
 from archiver.pipeline import Archiver, ChunkResult
@@ -67,7 +67,9 @@ def retry_later(settings: Settings, store: ArchiveStore, queue: JobQueue, job: R
     if margin <= 0:
         lost = RecordingLost(f"still failing when the retention window closed: {exc}")
         return give_up(store, job, lost, f"deadline_passed:{exc.reason}")
-    delay = min(max(exc.retry_after or 0.0, requeue_backoff(job.attempt)), max(margin - 60, 1))
+    # A busy chunk is not a failing source: look again when the other worker's lease lapses.
+    floor = 0.0 if isinstance(exc, ArchiveBusy) else requeue_backoff(job.attempt)
+    delay = min(max(exc.retry_after or 0.0, floor), max(margin - 60, 1))
     queue.put(job.model_copy(update={"attempt": job.attempt + 1}), delay_seconds=delay)
     fields: dict[str, Any] = {**job.log_fields(), "reason": exc.reason, "attempt": job.attempt + 1, "delay_s": delay}
     if isinstance(exc, ConfigurationError):
