@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,3 +20,35 @@ def function_app_functions() -> dict[str, dict[str, Any]]:
         [trigger] = [b for b in function.get_bindings() if b.type.endswith("Trigger")]
         functions[function.get_function_name()] = json.loads(json.dumps(trigger.get_dict_repr(), default=str))
     return functions
+
+
+# --- Every log line of every test is scanned for secrets and raw participant identities ---
+
+class _Collector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001
+            text = str(record.msg)
+        self.lines.append(f"{record.name}: {text} {getattr(record, 'archiver', '')}")
+
+
+@pytest.fixture(autouse=True)
+def no_secrets_in_logs() -> Iterator[None]:
+    """Fail any test whose log output (all loggers) carries a secret or a participant id."""
+    from tests.support import find_leaks
+
+    collector = _Collector()
+    root = logging.getLogger()
+    root.addHandler(collector)
+    try:
+        yield
+    finally:
+        root.removeHandler(collector)
+    leaks = find_leaks(collector.lines)
+    if leaks:
+        pytest.fail("log output leaks a secret or an identity:\n" + "\n".join(leak[:300] for leak in leaks[:5]))
