@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,9 @@ def _archive(args: argparse.Namespace) -> int:
             summary["failed"].append({**job.log_fields(), "reason": exc.reason, "message": str(exc)})
             code = max(code, 1)
         except TransientError as exc:
-            summary["failed"].append({**job.log_fields(), "reason": exc.reason, "message": str(exc), "retry": True})
+            summary["failed"].append(
+                {**job.log_fields(), "reason": exc.reason, "message": str(exc), "retry": True}
+            )
             code = 2
     print(json.dumps(summary, indent=2, default=str))
     return code
@@ -74,9 +77,11 @@ def format_index_table(entries: list[dict[str, Any]]) -> str:
     return format_table(rows)
 
 
-def format_table(rows: list[tuple[str, ...]]) -> str:
+def format_table(rows: Sequence[tuple[str, ...]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -106,7 +111,9 @@ def _demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m archiver", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    archive = commands.add_parser("archive", help="archive one event file now (Event Grid or CloudEvents JSON)")
+    archive = commands.add_parser(
+        "archive", help="archive one event file now (Event Grid or CloudEvents JSON)"
+    )
     archive.add_argument("event_file")
     archive.set_defaults(run=_archive)
     people = commands.add_parser("participants", help="query the participant index")
@@ -120,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     people.set_defaults(run=_participants)
     redrive = commands.add_parser("redrive", help="re-queue poisoned jobs whose source still exists")
     redrive.set_defaults(run=_redrive)
-    commands.add_parser("emulator", help="run the local ACS recording emulator (--help for options)", add_help=False)
+    commands.add_parser(
+        "emulator", help="run the local ACS recording emulator (--help for options)", add_help=False
+    )
     demo = commands.add_parser("demo", help="record a call on local services and archive it")
     demo.set_defaults(run=_demo)
     return parser

@@ -27,7 +27,11 @@ CALLS: list[dict[str, Any]] = [
     {
         "title": "support call, unmixed audio (one WAV channel per participant)",
         "conversation": "demo-support-call",
-        "body": {"recordingContentType": "audio", "recordingChannelType": "unmixed", "recordingFormatType": "wav"},
+        "body": {
+            "recordingContentType": "audio",
+            "recordingChannelType": "unmixed",
+            "recordingFormatType": "wav",
+        },
         "participants": [
             "8:acs:11111111-2222-3333-4444-555555555555_00000021-0000-0000-0000-0000000000a1",
             "4:+14255550123",
@@ -37,7 +41,11 @@ CALLS: list[dict[str, Any]] = [
     {
         "title": "team meeting, mixed audio and video (MP4)",
         "conversation": "demo-team-meeting",
-        "body": {"recordingContentType": "audioVideo", "recordingChannelType": "mixed", "recordingFormatType": "mp4"},
+        "body": {
+            "recordingContentType": "audioVideo",
+            "recordingChannelType": "mixed",
+            "recordingFormatType": "mp4",
+        },
         "participants": [
             "8:acs:11111111-2222-3333-4444-555555555555_00000021-0000-0000-0000-0000000000a1",
             "8:orgid:6f1c2d3e-0000-4000-8000-00000000c3c3",
@@ -72,13 +80,17 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 def _record(admin: EmulatorAdmin, call: dict[str, Any]) -> dict[str, Any]:
     base = f"/calling/conversations/{call['conversation']}/recordings"
-    body = {"recordingStateCallbackUri": "https://example.invalid/callbacks", "participants": call["participants"]}
+    body = {
+        "recordingStateCallbackUri": "https://example.invalid/callbacks",
+        "participants": call["participants"],
+    }
     started = admin.call_api("POST", base.replace("/recordings", "/Recordings"), {**body, **call["body"]})
     started.raise_for_status()
     recording = started.json()["recordingId"]
     path = f"{base}/{recording}"
     steps = [("POST", f"{path}/Pause", 1.2), ("POST", f"{path}/Resume", 0.6), ("DELETE", path, 1.2)]
-    _say(f"  started   recording {recording[:12]}…  state={admin.call_api('GET', path).json()['recordingState']}")
+    state = admin.call_api("GET", path).json()["recordingState"]
+    _say(f"  started   recording {recording[:12]}…  state={state}")
     for method, url, wait in steps:
         time.sleep(wait)
         response = admin.call_api(method, url)
@@ -103,7 +115,10 @@ def run_demo() -> int:
 
     access_key = base64.b64encode(os.urandom(32)).decode()
     _say("Starting Azurite (Blob + Queue) and the ACS recording emulator on 127.0.0.1 ...")
-    with Azurite() as azurite, EmulatorProcess(access_key=access_key, resource_host=RESOURCE_HOST) as emulator:
+    with (
+        Azurite() as azurite,
+        EmulatorProcess(access_key=access_key, resource_host=RESOURCE_HOST) as emulator,
+    ):
         _say(f"  Azurite blob {azurite.blob_url}  queue {azurite.queue_url}")
         _say(f"  emulator     {emulator.url} (as https://{RESOURCE_HOST})")
         env = {
@@ -131,9 +146,13 @@ def run_demo() -> int:
             sources = {
                 chunk["documentId"]: chunk["contentLocation"]
                 for path in events
-                for chunk in json.loads(path.read_text())[0]["data"]["recordingStorageInfo"]["recordingChunks"]
+                for chunk in json.loads(path.read_text())[0]["data"]["recordingStorageInfo"][
+                    "recordingChunks"
+                ]
             }
-            rows: list[tuple[str, ...]] = [("blob (container recordings)", "bytes", "sha256", "matches source")]
+            rows: list[tuple[str, ...]] = [
+                ("blob (container recordings)", "bytes", "sha256", "matches source")
+            ]
             for name in sorted(runtime.store.names(runtime.store.archive, "")):
                 if not name.endswith("manifest.json"):
                     continue
@@ -142,20 +161,30 @@ def run_demo() -> int:
                     rows.append((name, "", "", "recording complete"))
                     continue
                 media, meta = manifest["media"], manifest["metadata"]
-                same = "yes" if _source_sha256(admin, sources[manifest["documentId"]]) == media["sha256"] else "NO"
+                same = (
+                    "yes"
+                    if _source_sha256(admin, sources[manifest["documentId"]]) == media["sha256"]
+                    else "NO"
+                )
                 rows.append((media["blob"], f"{media['size']:,}", media["sha256"][:16] + "…", same))
                 rows.append((meta["blob"], f"{meta['size']:,}", meta["sha256"][:16] + "…", "byte for byte"))
                 rows.append((name, "", "", "commit point"))
             _say("\nArchived:\n" + format_table(rows))
             people = {p: participants.find(runtime.store, p) for call in CALLS for p in call["participants"]}
-            index_rows: list[tuple[str, ...]] = [("participant", "index key (sha256)", "recordings", "channel(s)")]
+            index_rows: list[tuple[str, ...]] = [
+                ("participant", "index key (sha256)", "recordings", "channel(s)")
+            ]
             for person, entries in people.items():
                 channels = ",".join("mixed" if e["channel"] is None else str(e["channel"]) for e in entries)
                 key = layout.participant_digest(person)[:16] + "…"
-                index_rows.append((mask(person), key, str(len({e["recordingManifest"] for e in entries})), channels))
+                index_rows.append(
+                    (mask(person), key, str(len({e["recordingManifest"] for e in entries})), channels)
+                )
             _say("\nParticipant index (container participant-index):\n" + format_table(index_rows))
             first = CALLS[0]["participants"][0]
-            _say(f"\nTry it yourself against your own storage: python -m archiver participants find '{first}'")
+            _say(
+                f"\nTry it yourself against your own storage: python -m archiver participants find '{first}'"
+            )
             reset_runtime()
     _say("\nStopped Azurite and the emulator. Done.")
     return 0 if report.raised == 0 else 1

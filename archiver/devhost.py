@@ -103,11 +103,11 @@ def drain_queue(
             report.invocations += 1
             body = message.content.encode("utf-8") if isinstance(message.content, str) else message.content
             try:
-                handler(HostQueueMessage(id=message.id, body=body, dequeue_count=message.dequeue_count))
+                handler(HostQueueMessage(id=message.id, body=body, dequeue_count=message.dequeue_count))  # type: ignore[no-untyped-call]
             except Exception as exc:  # noqa: BLE001 - the host catches everything too
                 report.raised += 1
                 report.errors.append(f"{type(exc).__name__}: {exc}")
-                if message.dequeue_count >= MAX_DEQUEUE_COUNT:
+                if (message.dequeue_count or 0) >= MAX_DEQUEUE_COUNT:
                     queue.poison.send_message(message.content)
                     queue.jobs.delete_message(message)
                     report.poisoned += 1

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from collections.abc import Callable
 from typing import Any
 
 from archiver import logs
@@ -71,14 +71,25 @@ def ingest(
     rejections = validate_payload(payload, settings, result)
     for job in result.accepted:
         enqueue(job)
-        logs.emit(log, logging.INFO, logs.ACCEPTED, "chunk queued", **job.log_fields(), margin_s=job.margin_seconds())
+        logs.emit(
+            log,
+            logging.INFO,
+            logs.ACCEPTED,
+            "chunk queued",
+            **job.log_fields(),
+            margin_s=job.margin_seconds(),
+        )
     if rejections:
         store.ensure_containers()
     for rejection in rejections:
         exc, event_id = rejection.error, rejection.event_id
         kept = store.keep_rejected(rejection.payload, reason=exc.reason, message=str(exc), event_id=event_id)
-        result.rejected.append({"eventId": event_id or "", "reason": exc.reason, "message": str(exc), "kept": kept})
-        logs.emit(log, logging.ERROR, logs.REJECTED, str(exc), event_id=event_id, reason=exc.reason, kept=kept)
+        result.rejected.append(
+            {"eventId": event_id or "", "reason": exc.reason, "message": str(exc), "kept": kept}
+        )
+        logs.emit(
+            log, logging.ERROR, logs.REJECTED, str(exc), event_id=event_id, reason=exc.reason, kept=kept
+        )
     return result
 
 

@@ -9,6 +9,7 @@ slow source never pushes a healthy job into the poison queue.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import timedelta
 
 from azure.core.exceptions import ResourceExistsError
@@ -22,15 +23,23 @@ MAX_VISIBILITY_DELAY = timedelta(days=7) - timedelta(seconds=1)
 
 def _queue_client(settings: Settings, name: str) -> QueueClient:
     settings.require_host_storage()
-    codec = {"message_encode_policy": TextBase64EncodePolicy(), "message_decode_policy": TextBase64DecodePolicy()}
+    encode, decode = TextBase64EncodePolicy(), TextBase64DecodePolicy()
     if settings.host_storage_connection_string:
-        return QueueClient.from_connection_string(settings.host_storage_connection_string, name, **codec)
+        return QueueClient.from_connection_string(
+            settings.host_storage_connection_string, name, message_encode_policy=encode, message_decode_policy=decode
+        )
     from azure.identity import DefaultAzureCredential
 
     account_url = settings.host_storage_queue_service_uri or (
         f"https://{settings.host_storage_account_name}.queue.core.windows.net"
     )
-    return QueueClient(account_url, name, credential=DefaultAzureCredential(), **codec)
+    return QueueClient(
+        account_url,
+        name,
+        credential=DefaultAzureCredential(),
+        message_encode_policy=encode,
+        message_decode_policy=decode,
+    )
 
 
 class JobQueue:
@@ -49,10 +58,8 @@ class JobQueue:
         if self._ensured:
             return
         for queue in (self.jobs, self.poison):
-            try:
+            with suppress(ResourceExistsError):
                 queue.create_queue()
-            except ResourceExistsError:
-                pass
         self._ensured = True
 
     def put(self, job: RecordingJob, *, delay_seconds: float = 0) -> None:
@@ -65,7 +72,9 @@ class JobQueue:
         self.ensure()
         taken = 0
         while taken < limit:
-            batch = list(self.poison.receive_messages(messages_per_page=32, max_messages=32, visibility_timeout=60))
+            batch = list(
+                self.poison.receive_messages(messages_per_page=32, max_messages=32, visibility_timeout=60)
+            )
             if not batch:
                 return
             for message in batch:

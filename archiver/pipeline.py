@@ -75,18 +75,21 @@ class Archiver:
     def _source_call(self, job: RecordingJob, what: str) -> None:
         """Turn a 404 into a loss once the retention window has closed."""
         if job.margin_seconds() <= 0:
-            raise RecordingLost(
-                f"{what} answered 404 after the retention window closed at {job.recording.deadline.isoformat()}"
-            )
+            closed = job.recording.deadline.isoformat()
+            raise RecordingLost(f"{what} answered 404 after the retention window closed at {closed}")
 
     def _copy(self, job: RecordingJob, manifest_name: str) -> ChunkResult:
         try:
-            raw_metadata = self.source.fetch_small(job.chunk.metadata_url, max_bytes=self.settings.max_metadata_bytes)
+            raw_metadata = self.source.fetch_small(
+                job.chunk.metadata_url, max_bytes=self.settings.max_metadata_bytes
+            )
         except SourceMissing:
             self._source_call(job, "metadata")
             raise
         metadata = parse_metadata(raw_metadata, max_bytes=self.settings.max_metadata_bytes)
-        extension = layout.media_extension(job.recording.format_type, _text(metadata.recording_info.get("format")))
+        extension = layout.media_extension(
+            job.recording.format_type, _text(metadata.recording_info.get("format"))
+        )
         media_name = layout.media_blob(job, extension)
         content_type = layout.content_type_for(extension)
 
@@ -112,13 +115,25 @@ class Archiver:
             raw_metadata,
             overwrite=True,
             content_settings=ContentSettings(
-                content_type="application/json", content_md5=hashlib.md5(raw_metadata, usedforsecurity=False).digest()
+                content_type="application/json",
+                content_md5=bytearray(hashlib.md5(raw_metadata, usedforsecurity=False).digest()),
             ),
         )
         metadata_sha = hashlib.sha256(raw_metadata).hexdigest()
-        manifest = _chunk_manifest(job, metadata, media_name, copied.size, copied.sha256, copied.md5, content_type)
+        manifest = _chunk_manifest(
+            job,
+            metadata=metadata,
+            media=media_name,
+            size=copied.size,
+            sha256=copied.sha256,
+            md5=copied.md5,
+            content_type=content_type,
+        )
         manifest["metadata"] = {"blob": metadata_name, "size": len(raw_metadata), "sha256": metadata_sha}
-        manifest["transfer"] = {"resumedFromByte": copied.resumed_from, "sourceRequests": copied.source_requests}
+        manifest["transfer"] = {
+            "resumedFromByte": copied.resumed_from,
+            "sourceRequests": copied.source_requests,
+        }
         created = self.store.create_once(self.store.archive, manifest_name, to_json(manifest))
         if not created:  # a concurrent delivery committed first: report what is stored
             manifest = self.store.read_json(self.store.archive, manifest_name) or manifest
@@ -143,7 +158,11 @@ class Archiver:
 
     def _recording_manifest(self, job: RecordingJob) -> str | None:
         folder = layout.recording_folder(job.recording)
-        names = [n for n in self.store.names(self.store.archive, f"{folder}/chunk-") if n.endswith(".manifest.json")]
+        names = [
+            n
+            for n in self.store.names(self.store.archive, f"{folder}/chunk-")
+            if n.endswith(".manifest.json")
+        ]
         if len(names) < job.recording.chunk_count:
             return None
         chunks = [self.store.read_json(self.store.archive, name) or {} for name in sorted(names)]
@@ -158,12 +177,21 @@ class Archiver:
             "eventId": info.event_id,
             "recordingStartTime": info.start_time.isoformat(),
             "recordingDurationMs": info.duration_ms,
-            "format": {"content": info.content_type, "channel": info.channel_type, "format": info.format_type},
+            "format": {
+                "content": info.content_type,
+                "channel": info.channel_type,
+                "format": info.format_type,
+            },
             "chunkCount": info.chunk_count,
             "totalBytes": sum(c.get("media", {}).get("size", 0) for c in chunks),
             "completedAt": max(str(c.get("archivedAt", "")) for c in chunks),
             "chunks": [
-                {"index": c.get("chunkIndex"), "documentId": c.get("documentId"), "manifest": name, "media": c.get("media")}
+                {
+                    "index": c.get("chunkIndex"),
+                    "documentId": c.get("documentId"),
+                    "manifest": name,
+                    "media": c.get("media"),
+                }
                 for name, c in zip(sorted(names), chunks, strict=True)
             ],
         }
@@ -178,8 +206,9 @@ def _text(value: Any) -> str | None:
 
 def _chunk_manifest(
     job: RecordingJob,
+    *,
     metadata: RecordingMetadata,
-    media_name: str,
+    media: str,
     size: int,
     sha256: str,
     md5: str,
@@ -206,7 +235,13 @@ def _chunk_manifest(
             for p in metadata.pause_resume_intervals
         ],
         "participantCount": len(metadata.participants),
-        "media": {"blob": media_name, "size": size, "sha256": sha256, "contentMd5": md5, "contentType": content_type},
+        "media": {
+            "blob": media,
+            "size": size,
+            "sha256": sha256,
+            "contentMd5": md5,
+            "contentType": content_type,
+        },
         "source": {"content": redact(chunk.content_url), "metadata": redact(chunk.metadata_url)},
         "sourceDeadline": info.deadline.isoformat(),
         "archivedAt": now_utc().isoformat(),

@@ -41,7 +41,12 @@ def redrive(settings: Settings, store: ArchiveStore, queue: JobQueue) -> Redrive
             report.invalid += 1
         else:
             if job.margin_seconds() <= 0:
-                give_up(store, job, RecordingLost("retention window closed while the job was poisoned"), "recording_lost")
+                give_up(
+                    store,
+                    job,
+                    RecordingLost("retention window closed while the job was poisoned"),
+                    "recording_lost",
+                )
                 report.lost += 1
             else:
                 queue.put(job.model_copy(update={"attempt": job.attempt + 1}))

@@ -146,9 +146,9 @@ class Settings(BaseModel):
         if not raw:
             raise SettingsError("set ACS_CONNECTION_STRING (key auth) or ACS_ENDPOINT (identity)")
         parts = urlsplit(raw)
-        if parts.scheme != "https" or not parts.hostname:
-            if not (parts.scheme == "http" and self.local_source_url and self._is_local(raw)):
-                raise SettingsError(f"ACS endpoint {raw!r} must be an https:// URL")
+        secure = parts.scheme == "https" and bool(parts.hostname)
+        if not secure and not (parts.scheme == "http" and self._is_local(raw)):
+            raise SettingsError(f"ACS endpoint {raw!r} must be an https:// URL")
         return f"{parts.scheme}://{parts.netloc}"
 
     @property

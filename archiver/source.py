@@ -8,11 +8,11 @@ translated here, once, into ``archiver.errors``; nothing above this module sees 
 from __future__ import annotations
 
 import logging
-from contextlib import closing
 import random
 import re
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
@@ -57,7 +57,7 @@ class RetryPolicy:
     max_retry_after_seconds: float = 30.0
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        backoff = min(self.cap_seconds, self.base_seconds * 2**attempt) * random.uniform(0.5, 1.0)
+        backoff: float = min(self.cap_seconds, self.base_seconds * 2**attempt) * random.uniform(0.5, 1.0)
         return max(backoff, min(retry_after or 0.0, self.max_retry_after_seconds))
 
 
@@ -374,7 +374,8 @@ class MediaDownload:
             skip = self.position if response.status_code == 200 else 0  # server ignored Range
             try:
                 with closing(response):
-                    for piece in response.iter_bytes():
+                    for received in response.iter_bytes():
+                        piece = received
                         if skip:
                             cut = min(skip, len(piece))
                             piece, skip = piece[cut:], skip - cut

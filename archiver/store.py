@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from contextlib import suppress
+from datetime import UTC, datetime
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
@@ -39,7 +40,9 @@ def make_blob_service(settings: Settings) -> BlobServiceClient:
     from azure.identity import DefaultAzureCredential
 
     assert settings.archive_storage_account_url is not None
-    return BlobServiceClient(settings.archive_storage_account_url, credential=DefaultAzureCredential(), **options)
+    return BlobServiceClient(
+        settings.archive_storage_account_url, credential=DefaultAzureCredential(), **options
+    )
 
 
 def to_json(document: dict[str, Any]) -> bytes:
@@ -47,7 +50,7 @@ def to_json(document: dict[str, Any]) -> bytes:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class ArchiveStore:
@@ -73,15 +76,15 @@ class ArchiveStore:
         if self._ensured:
             return
         for container in (self.archive, self.index, self.rejected, self.failures):
-            try:
+            with suppress(ResourceExistsError):
                 container.create_container()
-            except ResourceExistsError:
-                pass
         self._ensured = True
 
     # Write-once records --------------------------------------------------------------------
 
-    def create_once(self, container: ContainerClient, name: str, body: bytes, settings: ContentSettings = JSON) -> bool:
+    def create_once(
+        self, container: ContainerClient, name: str, body: bytes, settings: ContentSettings = JSON
+    ) -> bool:
         """Write ``body`` unless the blob exists; True if this call created it."""
         try:
             container.upload_blob(name, body, overwrite=False, content_settings=settings)

@@ -62,7 +62,9 @@ def give_up(store: ArchiveStore, job: RecordingJob, exc: Exception, reason: str)
     return Outcome("failed", job, reason)
 
 
-def retry_later(settings: Settings, store: ArchiveStore, queue: JobQueue, job: RecordingJob, exc: TransientError) -> Outcome:
+def retry_later(
+    settings: Settings, store: ArchiveStore, queue: JobQueue, job: RecordingJob, exc: TransientError
+) -> Outcome:
     margin = job.margin_seconds()
     if margin <= 0:
         lost = RecordingLost(f"still failing when the retention window closed: {exc}")
@@ -71,7 +73,12 @@ def retry_later(settings: Settings, store: ArchiveStore, queue: JobQueue, job: R
     floor = 0.0 if isinstance(exc, ArchiveBusy) else requeue_backoff(job.attempt)
     delay = min(max(exc.retry_after or 0.0, floor), max(margin - 60, 1))
     queue.put(job.model_copy(update={"attempt": job.attempt + 1}), delay_seconds=delay)
-    fields: dict[str, Any] = {**job.log_fields(), "reason": exc.reason, "attempt": job.attempt + 1, "delay_s": delay}
+    fields: dict[str, Any] = {
+        **job.log_fields(),
+        "reason": exc.reason,
+        "attempt": job.attempt + 1,
+        "delay_s": delay,
+    }
     if isinstance(exc, ConfigurationError):
         logs.emit(log, logging.ERROR, logs.CONFIG, str(exc), **fields)
     else:
@@ -82,7 +89,8 @@ def retry_later(settings: Settings, store: ArchiveStore, queue: JobQueue, job: R
 
 def requeue_backoff(attempt: int) -> float:
     """30 s, 1, 2, 4, 8 min, then every 15 min (with jitter): patient, never a tight loop."""
-    return min(30.0 * 2**attempt, 900.0) * random.uniform(0.8, 1.2)
+    base: float = min(30.0 * 2**attempt, 900.0)
+    return base * random.uniform(0.8, 1.2)
 
 
 def report_margin(settings: Settings, job: RecordingJob) -> None:
@@ -109,7 +117,9 @@ def process_message(
         kept = store.keep_rejected(
             body if isinstance(body, bytes) else body.encode(), reason="invalid_job", message=str(exc)
         )
-        logs.emit(log, logging.ERROR, logs.FAILED, "queue message is not a job", reason="invalid_job", kept=kept)
+        logs.emit(
+            log, logging.ERROR, logs.FAILED, "queue message is not a job", reason="invalid_job", kept=kept
+        )
         return Outcome("failed", None, "invalid_job")
     try:
         result = archiver.archive(job)

@@ -24,6 +24,7 @@ def function_app_functions() -> dict[str, dict[str, Any]]:
 
 # --- Every log line of every test is scanned for secrets and raw participant identities ---
 
+
 class _Collector(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
@@ -32,7 +33,7 @@ class _Collector(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             text = record.getMessage()
-        except Exception:  # noqa: BLE001
+        except Exception:
             text = str(record.msg)
         self.lines.append(f"{record.name}: {text} {getattr(record, 'archiver', '')}")
 
@@ -51,4 +52,6 @@ def no_secrets_in_logs() -> Iterator[None]:
         root.removeHandler(collector)
     leaks = find_leaks(collector.lines)
     if leaks:
-        pytest.fail("log output leaks a secret or an identity:\n" + "\n".join(leak[:300] for leak in leaks[:5]))
+        pytest.fail(
+            "log output leaks a secret or an identity:\n" + "\n".join(leak[:300] for leak in leaks[:5])
+        )

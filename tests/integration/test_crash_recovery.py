@@ -19,7 +19,6 @@ import pytest
 
 from archiver.emulator.client import EmulatorAdmin
 from archiver.runtime import Runtime
-
 from tests.integration.helpers import deliver, names, seed, work
 
 MIB = 1024 * 1024
@@ -27,7 +26,7 @@ WORKER = Path(__file__).with_name("crashing_worker.py")
 
 
 def run_crashing_worker(env: dict[str, str], point: str, amount: int) -> None:
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, str(WORKER), point, str(amount)],
         env={**os.environ, **env},
         capture_output=True,
@@ -52,9 +51,16 @@ def media_served(admin: EmulatorAdmin, document_id: str) -> int:
     ],
 )
 def test_killed_worker_is_completed_by_the_next_delivery(
-    runtime: Runtime, admin: EmulatorAdmin, archiver_env: dict[str, str], point: str, amount: int, resumes_from: int
+    runtime: Runtime,
+    admin: EmulatorAdmin,
+    archiver_env: dict[str, str],
+    point: str,
+    amount: int,
+    resumes_from: int,
 ) -> None:
-    document, payload = seed(admin, size_bytes=24 * MIB, format="mp4", content_type="audioVideo", channel_type="mixed")
+    document, payload = seed(
+        admin, size_bytes=24 * MIB, format="mp4", content_type="audioVideo", channel_type="mixed"
+    )
     deliver(payload)
     run_crashing_worker(archiver_env, point, amount)
     assert not [n for n in names(runtime.store.archive) if n.endswith("manifest.json")]  # not committed

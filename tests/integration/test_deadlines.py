@@ -4,7 +4,7 @@ close to their deadline are reported, and the source can be deleted once archive
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,7 +13,6 @@ from archiver.emulator.client import EmulatorAdmin
 from archiver.events import jobs_from_event, split_payload
 from archiver.jobs import RecordingJob
 from archiver.runtime import Runtime, get_runtime, reset_runtime
-
 from tests.integration.helpers import deliver, failures, names, rejections, seed, work
 
 
@@ -28,7 +27,7 @@ def job_for(runtime: Runtime, payload: bytes, *, event_time: datetime | None = N
 
 
 def test_poisoned_job_is_redriven_and_archived(runtime: Runtime, admin: EmulatorAdmin) -> None:
-    document, payload = seed(admin)
+    _, payload = seed(admin)
     runtime.queue.ensure()
     runtime.queue.poison.send_message(job_for(runtime, payload).to_message())
     function_app.redrive_failed_jobs(None)  # the timer function
@@ -42,7 +41,7 @@ def test_poisoned_job_past_its_deadline_is_recorded_as_lost(
     runtime: Runtime, admin: EmulatorAdmin, caplog: pytest.LogCaptureFixture
 ) -> None:
     _, payload = seed(admin)
-    expired = job_for(runtime, payload, event_time=datetime.now(timezone.utc) - timedelta(hours=30))
+    expired = job_for(runtime, payload, event_time=datetime.now(UTC) - timedelta(hours=30))
     runtime.queue.ensure()
     runtime.queue.poison.send_message(expired.to_message())
     with caplog.at_level(logging.INFO, logger="archiver"):
@@ -57,7 +56,7 @@ def test_job_close_to_its_deadline_is_reported_at_risk(
     runtime: Runtime, admin: EmulatorAdmin, caplog: pytest.LogCaptureFixture
 ) -> None:
     document, payload = seed(admin)
-    late = job_for(runtime, payload, event_time=datetime.now(timezone.utc) - timedelta(hours=23))
+    late = job_for(runtime, payload, event_time=datetime.now(UTC) - timedelta(hours=23))
     admin.inject(document["documentId"], "content", *[{"kind": "status", "status": 503}] * 5)
     runtime.queue.put(late)
     with caplog.at_level(logging.INFO, logger="archiver"):

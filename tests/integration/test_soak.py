@@ -18,7 +18,6 @@ from typing import Any
 
 from archiver.emulator.client import EmulatorAdmin
 from archiver.runtime import Runtime
-
 from tests.integration.helpers import PEOPLE, deliver, failures, names, rejections, seed, work
 from tests.integration.test_crash_recovery import run_crashing_worker
 
@@ -41,8 +40,12 @@ def test_soak(runtime: Runtime, admin: EmulatorAdmin, archiver_env: dict[str, st
     payloads: list[bytes] = []
     for i in range(RECORDINGS):
         size = 6 * 1024 * KIB if i < 2 else rng.randrange(200 * KIB, 2048 * KIB)
-        fmt = rng.choice([("wav", "audio", "unmixed"), ("mp4", "audioVideo", "mixed"), ("mp3", "audio", "mixed")])
-        document, payload = seed(admin, size_bytes=size, format=fmt[0], content_type=fmt[1], channel_type=fmt[2])
+        fmt = rng.choice(
+            [("wav", "audio", "unmixed"), ("mp4", "audioVideo", "mixed"), ("mp3", "audio", "mixed")]
+        )
+        document, payload = seed(
+            admin, size_bytes=size, format=fmt[0], content_type=fmt[1], channel_type=fmt[2]
+        )
         documents.append(document)
         payloads.append(payload)
     # 30 of the 100 first requests (metadata + media per recording) fail transiently; with the
@@ -68,7 +71,7 @@ def test_soak(runtime: Runtime, admin: EmulatorAdmin, archiver_env: dict[str, st
     def worker() -> None:
         try:
             work(runtime, timeout=150)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(3)]
@@ -81,7 +84,9 @@ def test_soak(runtime: Runtime, admin: EmulatorAdmin, archiver_env: dict[str, st
     archive = runtime.store.archive
     all_names = names(archive)
     media = [n for n in all_names if n.endswith((".wav", ".mp4", ".mp3"))]
-    manifests = [json.loads(archive.download_blob(n).readall()) for n in all_names if n.endswith(".manifest.json")]
+    manifests = [
+        json.loads(archive.download_blob(n).readall()) for n in all_names if n.endswith(".manifest.json")
+    ]
     by_document = Counter(m["documentId"] for m in manifests)
     verified_bytes = 0
     for manifest in manifests:
@@ -91,7 +96,9 @@ def test_soak(runtime: Runtime, admin: EmulatorAdmin, archiver_env: dict[str, st
         verified_bytes += len(stored)
     index = names(runtime.store.index)
     archived = len(by_document)
-    duplicates = (len(media) - archived) + sum(c - 1 for c in by_document.values()) + (len(index) - len(set(index)))
+    duplicates = (
+        (len(media) - archived) + sum(c - 1 for c in by_document.values()) + (len(index) - len(set(index)))
+    )
     losses = RECORDINGS - archived + len(failures(runtime))
     served = admin.stats()
     figures = {
