@@ -11,7 +11,6 @@ from azure.communication.callautomation import CallAutomationClient
 from azure.core.pipeline.transport import RequestsTransport
 
 from archiver.emulator.client import EmulatorAdmin, EmulatorProcess
-
 from tests.integration.helpers import seed
 
 
