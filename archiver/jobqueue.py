@@ -26,7 +26,10 @@ def _queue_client(settings: Settings, name: str) -> QueueClient:
     encode, decode = TextBase64EncodePolicy(), TextBase64DecodePolicy()
     if settings.host_storage_connection_string:
         return QueueClient.from_connection_string(
-            settings.host_storage_connection_string, name, message_encode_policy=encode, message_decode_policy=decode
+            settings.host_storage_connection_string,
+            name,
+            message_encode_policy=encode,
+            message_decode_policy=decode,
         )
     from azure.identity import DefaultAzureCredential
 
