@@ -59,6 +59,12 @@ def _participants(args: argparse.Namespace) -> int:
         else:
             print(format_index_table(entries))
         return 0
+    if args.action == "erase":
+        deleted = participants.erase(store, args.participant_id, dry_run=not args.yes)
+        print("\n".join(deleted) or "nothing to erase")
+        verb = "deleted" if args.yes else "would be deleted (dry run: add --yes to delete)"
+        print(f"{len(deleted)} blobs {verb}")
+        return 0
     written = list(participants.export(store, args.participant_id, Path(args.to)))
     print(f"exported {len(written)} files to {args.to}")
     return 0
@@ -124,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     export = people_actions.add_parser("export", help="download every recording a participant is in")
     export.add_argument("participant_id")
     export.add_argument("--to", required=True, help="destination directory")
+    erase = people_actions.add_parser(
+        "erase", help="delete every recording a participant is in, and its index entries (dry run by default)"
+    )
+    erase.add_argument("participant_id")
+    erase.add_argument("--yes", action="store_true", help="really delete")
     people.set_defaults(run=_participants)
     redrive = commands.add_parser("redrive", help="re-queue poisoned jobs whose source still exists")
     redrive.set_defaults(run=_redrive)
