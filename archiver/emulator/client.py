@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from typing import Any
 import httpx
 
 from archiver.acs_auth import decode_access_key, sign_headers
+from archiver.devstack import stop_process
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RESOURCE_HOST = "contoso.communication.azure.com"
@@ -228,13 +228,7 @@ class EmulatorProcess:
         process, self.process = self.process, None
         if process is None:
             return None
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=STOP_GRACE_SECONDS)
+        stop_process(process, grace=STOP_GRACE_SECONDS)
         return process.returncode
 
     def close(self) -> None:

@@ -9,16 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from archiver.emulator.events import topic_for
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+from archiver.settings import is_loopback_host
 
 
 def is_ipv4_loopback_host(host: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import function_app
@@ -32,6 +33,13 @@ def deliver(payload: bytes) -> None:
 def work(runtime: Runtime, **options: Any) -> DrainReport:
     options.setdefault("timeout", 120)
     return drain_queue(runtime.queue, function_app.archive_recording_chunk, **options)
+
+
+def work_in_parallel(runtime: Runtime, workers: int, **options: Any) -> None:
+    """Several workers draining the same queue at once, as scaled-out instances do."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(work, runtime, **options) for _ in range(workers)]:
+            future.result()
 
 
 def names(container: Any, prefix: str = "") -> list[str]:

@@ -8,7 +8,7 @@ from collections import Counter
 
 from archiver.emulator.client import EmulatorAdmin
 from archiver.runtime import Runtime
-from tests.integration.helpers import deliver, names, seed, work
+from tests.integration.helpers import deliver, names, seed, work, work_in_parallel
 
 
 def assert_archived_once(runtime: Runtime, documents: list[dict]) -> None:
@@ -43,20 +43,7 @@ def test_three_deliveries_at_once_with_concurrent_workers(runtime: Runtime, admi
     for thread in threads:
         thread.join()
     assert runtime.queue.jobs.get_queue_properties().approximate_message_count == 9
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            work(runtime, timeout=120)
-        except BaseException as exc:
-            errors.append(exc)
-
-    workers = [threading.Thread(target=worker) for _ in range(3)]
-    for thread in workers:
-        thread.start()
-    for thread in workers:
-        thread.join()
-    assert not errors
+    work_in_parallel(runtime, 3)
     assert_archived_once(runtime, [d for d, _ in seeded])
     index_entries = Counter(n.split("/", 1)[1] for n in names(runtime.store.index))
     assert set(index_entries.values()) == {2}

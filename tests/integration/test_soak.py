@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +17,15 @@ from typing import Any
 
 from archiver.emulator.client import EmulatorAdmin
 from archiver.runtime import Runtime
-from tests.integration.helpers import PEOPLE, deliver, failures, names, rejections, seed, work
+from tests.integration.helpers import (
+    PEOPLE,
+    deliver,
+    failures,
+    names,
+    rejections,
+    seed,
+    work_in_parallel,
+)
 from tests.integration.test_crash_recovery import run_crashing_worker
 
 RECORDINGS = 50
@@ -66,20 +73,7 @@ def test_soak(runtime: Runtime, admin: EmulatorAdmin, archiver_env: dict[str, st
     for _ in range(2):
         run_crashing_worker(archiver_env, "mid_download", 1024 * KIB)
 
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            work(runtime, timeout=150)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    work_in_parallel(runtime, 3, timeout=150)
 
     archive = runtime.store.archive
     all_names = names(archive)
