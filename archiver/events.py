@@ -28,11 +28,12 @@ MAX_EVENT_BYTES = 1024 * 1024  # Event Grid caps an event at 1 MB.
 # documentIds look like "0-eus-d6-3b9f..."; callIds are GUIDs. Anything else would end up in
 # a blob name or a URL path, so the character set is strict and ".." is impossible.
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
-_SAFE_TOKEN = re.compile(r"[A-Za-z0-9_=-]{1,2048}")  # base64url ids (serverCallId, recordingId)
+_SAFE_TOKEN = re.compile(r"[A-Za-z0-9_=-]{1,4096}")  # base64url ids (serverCallId, recordingId)
 _SUBJECT = re.compile(
     r"/recording/call/(?P<call>[^/]+)"
     r"(?:/serverCallId/(?P<server>[^/]+))?"
-    r"(?:/recordingId/(?P<recording>[^/]+))?/?"
+    r"(?:/recordingId/(?P<recording>[^/]+))?/?",
+    re.IGNORECASE,
 )
 
 
@@ -44,7 +45,7 @@ class _Inbound(BaseModel):
 
 class ChunkModel(_Inbound):
     document_id: str = Field(alias="documentId")
-    index: int = Field(ge=0, le=10_000)
+    index: int | None = Field(default=None, ge=0, le=10_000)  # None: its position in the list
     end_reason: str | None = Field(default=None, alias="endReason", max_length=128)
     content_location: str | None = Field(default=None, alias="contentLocation", max_length=2048)
     metadata_location: str | None = Field(default=None, alias="metadataLocation", max_length=2048)
@@ -167,7 +168,7 @@ def _chunk_source(chunk: ChunkModel, settings: Settings) -> ChunkSource:
                 raise RejectedEvent(str(exc), reason="url_not_allowed") from None
     return ChunkSource(
         document_id=document_id,
-        index=chunk.index,
+        index=chunk.index or 0,
         end_reason=chunk.end_reason,
         content_url=content,
         metadata_url=metadata,
@@ -202,7 +203,10 @@ def jobs_from_event(
     except ValidationError as exc:
         reason = "missing_chunks" if "recordingStorageInfo" in _describe(exc) else "invalid_data"
         raise RejectedEvent(f"invalid event data: {_describe(exc)}", reason=reason) from None
-    chunks = data.recording_storage_info.recording_chunks
+    chunks = [
+        chunk if chunk.index is not None else chunk.model_copy(update={"index": position})
+        for position, chunk in enumerate(data.recording_storage_info.recording_chunks)
+    ]
     if not chunks:
         raise RejectedEvent("recordingChunks is empty", reason="missing_chunks")
     if len(chunks) > MAX_CHUNKS:

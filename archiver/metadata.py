@@ -9,9 +9,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+)
 
 from archiver.errors import InvalidMetadata
 
@@ -37,20 +45,33 @@ class Participant(_Lenient):
         return value
 
 
+def _none_if_invalid(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Informational fields: a value we cannot read becomes None instead of failing the job."""
+    try:
+        return handler(value)
+    except ValidationError:
+        return None
+
+
+Informational = WrapValidator(_none_if_invalid)
+
+
 class PauseInterval(_Lenient):
-    start_time: datetime | None = Field(default=None, alias="startTime")
-    duration: float | None = None
+    start_time: Annotated[datetime | None, Informational] = Field(default=None, alias="startTime")
+    duration: Annotated[float | None, Informational] = None
 
 
 class RecordingMetadata(_Lenient):
-    resource_id: str | None = Field(default=None, alias="resourceId")
-    call_id: str | None = Field(default=None, alias="callId")
-    chunk_document_id: str | None = Field(default=None, alias="chunkDocumentId")
-    chunk_index: int | None = Field(default=None, alias="chunkIndex")
-    chunk_start_time: datetime | None = Field(default=None, alias="chunkStartTime")
-    chunk_duration: float | None = Field(default=None, alias="chunkDuration")
+    resource_id: Annotated[str | None, Informational] = Field(default=None, alias="resourceId")
+    call_id: Annotated[str | None, Informational] = Field(default=None, alias="callId")
+    chunk_document_id: Annotated[str | None, Informational] = Field(default=None, alias="chunkDocumentId")
+    chunk_index: Annotated[int | None, Informational] = Field(default=None, alias="chunkIndex")
+    chunk_start_time: Annotated[datetime | None, Informational] = Field(default=None, alias="chunkStartTime")
+    chunk_duration: Annotated[float | None, Informational] = Field(default=None, alias="chunkDuration")
     pause_resume_intervals: list[PauseInterval] = Field(default_factory=list, alias="pauseResumeIntervals")
-    recording_info: dict[str, Any] = Field(default_factory=dict, alias="recordingInfo")
+    recording_info: Annotated[
+        dict[str, Any], WrapValidator(lambda v, h: h(v) if isinstance(v, dict) else {})
+    ] = Field(default_factory=dict, alias="recordingInfo")
     participants: list[Participant] = Field(default_factory=list, max_length=MAX_PARTICIPANTS)
 
     @field_validator("chunk_start_time")
@@ -64,6 +85,11 @@ class RecordingMetadata(_Lenient):
     @classmethod
     def _null_is_empty(cls, value: Any) -> Any:
         return [] if value is None else value
+
+    @field_validator("pause_resume_intervals", mode="before")
+    @classmethod
+    def _intervals_are_informational(cls, value: Any) -> Any:
+        return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def parse_metadata(raw: bytes, *, max_bytes: int) -> RecordingMetadata:

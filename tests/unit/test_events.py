@@ -143,3 +143,12 @@ def test_topic_allowlist_when_configured() -> None:
     assert jobs_from_event(event, only)
     event["topic"] = event["topic"].replace("acs-contoso", "acs-other")
     _rejects(event, "topic_not_allowed", only)
+
+
+def test_chunks_without_index_take_their_position_and_subject_casing_is_lenient() -> None:
+    [event] = sample("cloudevent-unmixed-wav-2chunks.json")
+    for chunk in event["data"]["recordingStorageInfo"]["recordingChunks"]:
+        del chunk["index"]
+    event["subject"] = event["subject"].replace("/recording/call/", "/Recording/Call/")
+    jobs = jobs_from_event(event, SETTINGS)
+    assert [(j.chunk.index, j.chunk.document_id[:1]) for j in jobs] == [(0, "1"), (1, "0")]

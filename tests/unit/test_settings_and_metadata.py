@@ -96,3 +96,21 @@ def test_bad_metadata_has_a_specific_reason(raw: bytes, reason: str) -> None:
     with pytest.raises(InvalidMetadata) as info:
         parse_metadata(raw, max_bytes=1000)
     assert info.value.reason == reason
+
+
+def test_informational_fields_never_fail_the_job() -> None:
+    raw = json.dumps(
+        {
+            "chunkStartTime": "not a time",
+            "chunkDuration": "long",
+            "chunkIndex": {"x": 1},
+            "recordingInfo": None,
+            "pauseResumeIntervals": [{"startTime": "soon", "duration": "a while"}, "junk"],
+            "participants": [{"participantId": "8:acs:x", "channel": 0}],
+        }
+    ).encode()
+    parsed = parse_metadata(raw, max_bytes=10**6)
+    assert parsed.chunk_start_time is None and parsed.chunk_duration is None and parsed.chunk_index is None
+    assert parsed.recording_info == {}
+    assert len(parsed.pause_resume_intervals) == 1 and parsed.pause_resume_intervals[0].duration is None
+    assert parsed.participants[0].channel == 0
