@@ -10,7 +10,6 @@ import pytest
 from archiver.devstack import Azurite
 from archiver.emulator.client import EmulatorProcess
 from archiver.runtime import reset_runtime
-
 from tests.support import ACCESS_KEY, RESOURCE_HOST
 
 
@@ -27,10 +26,14 @@ def emulator() -> Iterator[EmulatorProcess]:
 
 
 @pytest.fixture
-def worker_env(monkeypatch: pytest.MonkeyPatch, azurite: Azurite, emulator: EmulatorProcess) -> Iterator[None]:
+def worker_env(
+    monkeypatch: pytest.MonkeyPatch, azurite: Azurite, emulator: EmulatorProcess
+) -> Iterator[None]:
     """A local archive worker's settings, copy settings left at their defaults."""
     for name in list(os.environ):
-        if name.startswith(("ACS_", "ARCHIVE_", "ALLOWED_", "SOURCE_", "COPY_", "AzureWebJobs", "LOCAL_SOURCE")):
+        if name.startswith(
+            ("ACS_", "ARCHIVE_", "ALLOWED_", "SOURCE_", "COPY_", "AzureWebJobs", "LOCAL_SOURCE")
+        ):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ACS_CONNECTION_STRING", f"endpoint=https://{RESOURCE_HOST}/;accesskey={ACCESS_KEY}")
     monkeypatch.setenv("ARCHIVE_STORAGE_CONNECTION_STRING", azurite.connection_string)

@@ -15,7 +15,12 @@ MIB = 1024 * 1024
 
 
 def _result(rate_mib_s: float, size: int = 512 * MIB, peak_mib: float = 100) -> dict[str, float]:
-    return {"seconds": size / MIB / rate_mib_s, "bytes": size, "peak_rss": peak_mib * MIB, "rss_before": 50 * MIB}
+    return {
+        "seconds": size / MIB / rate_mib_s,
+        "bytes": size,
+        "peak_rss": peak_mib * MIB,
+        "rss_before": 50 * MIB,
+    }
 
 
 def test_ratios_use_the_slower_raw_side_and_the_faster_upload_variant() -> None:
@@ -53,7 +58,9 @@ def test_a_missed_target_is_reported_and_fails_check() -> None:
 
 
 @pytest.mark.slow
-def test_the_benchmark_runs_every_measure_at_a_small_size(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_benchmark_runs_every_measure_at_a_small_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "bench.json"
     argv = ["--sizes", "3", "--repeats", "1", "--recordings", "6", "--recording-mib", "1", "--workers", "1,3"]
     code = main([*argv, "--ingress-events", "300", "--block-mib", "1", "--json", str(out), "--quiet"])

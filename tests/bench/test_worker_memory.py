@@ -108,14 +108,19 @@ def test_worker_memory_stays_flat_for_a_256_mib_recording(emulator: EmulatorProc
     assert bound < SIZE / 2, "the bound must be far below the file size to prove anything"
 
     warm, _ = archive(emulator, 2 * block)  # pools, threads and lazy imports exist before measuring
-    assert process_message(warm.to_message(), settings, runtime.store, runtime.queue, runtime.archiver).status == "archived"
+    assert (
+        process_message(warm.to_message(), settings, runtime.store, runtime.queue, runtime.archiver).status
+        == "archived"
+    )
 
     job, sha256 = archive(emulator, SIZE)
     gc.collect()
     tracemalloc.start()
     try:
         with PeakRss() as rss:
-            outcome = process_message(job.to_message(), settings, runtime.store, runtime.queue, runtime.archiver)
+            outcome = process_message(
+                job.to_message(), settings, runtime.store, runtime.queue, runtime.archiver
+            )
         _, python_peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
