@@ -40,6 +40,9 @@ class EmulatorServer(ThreadingHTTPServer):
 
 class EmulatorRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the service and httpx use
+    # Headers and body go out in separate writes: with Nagle on, a small body waits for the
+    # client's delayed ACK (~40 ms on Linux) on every metadata request. The service has no such stall.
+    disable_nagle_algorithm = True
     server_version = "acs-recording-emulator"
     sys_version = ""
     timeout = 120  # a stalled client must not hold a thread for ever
