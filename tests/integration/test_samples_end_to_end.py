@@ -116,3 +116,20 @@ def test_2021_event_without_locations(runtime: Runtime, admin: EmulatorAdmin) ->
     assert_archived(runtime, sample, sources, {})
     paths = [r["path"] for r in admin.stats()["requests"]]
     assert f"/recording/download/{doc}" in paths and f"/recording/download/{doc}/metadata" in paths
+
+
+def test_cloudevents_delivery_to_the_trigger_is_kept_with_an_explanation(runtime: Runtime) -> None:
+    """The Python Event Grid converter leaves type and topic empty for CloudEvents deliveries."""
+    import azure.functions as func
+
+    sample = json.loads((SAMPLES / "cloudevent-unmixed-wav-2chunks.json").read_text())
+    event = func.EventGridEvent(
+        id=sample["id"], data=sample["data"], topic="", subject=sample["subject"],
+        event_type="", event_time=None, data_version="",
+    )  # fmt: skip
+    function_app.ingest_recording_event(event)
+    [kept] = [json.loads(runtime.store.rejected.download_blob(b.name).readall())
+              for b in runtime.store.rejected.list_blobs()]  # fmt: skip
+    assert kept["reason"] == "wrong_event_type"
+    assert "subscribe with the Event Grid schema" in kept["message"]
+    assert not list(runtime.store.archive.list_blobs())
