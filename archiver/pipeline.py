@@ -19,11 +19,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import ContentSettings
 
 from archiver import layout
 from archiver.blob_copy import copy_to_blob
-from archiver.errors import RecordingLost
+from archiver.errors import ConfigurationError, RecordingLost
 from archiver.jobs import RecordingJob
 from archiver.metadata import RecordingMetadata, parse_metadata
 from archiver.settings import Settings
@@ -107,6 +108,15 @@ class Archiver:
             )
         except SourceMissing:
             self._source_call(job, "media")
+            raise
+        except HttpResponseError as exc:
+            if exc.error_code == "BlobImmutableDueToPolicy":
+                raise ConfigurationError(
+                    f"container {self.store.archive.container_name!r} has a time-based retention (WORM) "
+                    "policy, which blocks the resumable copy's checkpoints: remove the policy "
+                    "(immutabilityPeriodDays=0) or archive to a container without one",
+                    reason="container_immutable",
+                ) from None
             raise
 
         metadata_name = layout.metadata_blob(job)
