@@ -110,7 +110,7 @@ class Archiver:
             self._source_call(job, "media")
             raise
         except HttpResponseError as exc:
-            if exc.error_code == "BlobImmutableDueToPolicy":
+            if getattr(exc, "error_code", None) == "BlobImmutableDueToPolicy":
                 raise ConfigurationError(
                     f"container {self.store.archive.container_name!r} has a time-based retention (WORM) "
                     "policy, which blocks the resumable copy's checkpoints: remove the policy "
