@@ -294,21 +294,30 @@ def copy_to_blob(
                 metadata = {META_TOTAL: str(source.total), META_BLOCK: str(block_size)}
                 stager.checkpoint(lambda: _commit(blob, lease, committed, metadata=metadata))
 
+        def next_buffer() -> bytearray:
+            # Sized for what is left when the source announced its size: the last block takes
+            # only what it needs, and no buffer is made before a byte arrives to fill it.
+            left = source.total - size if source.total is not None else 0
+            return bytearray(left if 0 < left < block_size else block_size)
+
         try:
             # Each block is filled in place (one copy from the socket's pieces, no regrowth) and
             # handed over whole: hashing and staging read it, nobody copies it again.
-            buffer, filled = bytearray(block_size), 0
+            buffer: bytearray | None = None
+            filled = 0
             for piece in source:
                 view = memoryview(piece)
                 while view:
-                    take = min(block_size - filled, len(view))
+                    if buffer is None:
+                        buffer, filled = next_buffer(), 0
+                    take = min(len(buffer) - filled, len(view))
                     buffer[filled : filled + take] = view[:take]
                     filled += take
                     view = view[take:]
-                    if filled == block_size:
+                    if filled == len(buffer):
                         flush(buffer)
-                        buffer, filled = bytearray(block_size), 0
-            if filled:
+                        buffer = None
+            if buffer is not None:  # the source ended before its announced size, or had none
                 del buffer[filled:]
                 flush(buffer)
             stager.drain()
