@@ -215,6 +215,8 @@ def render(report: dict[str, Any], *, markdown: bool = False) -> str:
         f"machine: {info.get('nproc')} cores, {info.get('cpu')}, {info.get('memory_gib')} GiB; "
         f"Python {info.get('python')}; {info.get('kernel')}"
     )
+    if report.get("command"):
+        parts.append(f"command: {report['command']}")
     if report.get("settings"):
         parts.append("settings: " + ", ".join(f"{k}={v}" for k, v in report["settings"].items()))
     sizes = size_summaries(report)

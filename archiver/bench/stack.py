@@ -97,44 +97,21 @@ class BenchStack:
         env.update(self.copy_settings)
         return env
 
-    def servers(self, azurite: Azurite | None) -> dict[str, int | None]:
-        """The server processes whose CPU time a measurement reports."""
-        assert self.emulator is not None
-        found: dict[str, int | None] = {"emulator": self.emulator.pid}
-        if azurite is not None and azurite.process is not None:
-            found["azurite"] = azurite.process.pid
-        return found
-
     def common_spec(self, azurite: Azurite) -> dict[str, Any]:
-        return {"storage": azurite.connection_string, "acs_access_key": ACCESS_KEY, "acs_host": RESOURCE_HOST}
-
-
-def _cpu_seconds(pid: int | None) -> float:
-    import psutil
-
-    if not pid:
-        return 0.0
-    try:
-        times = psutil.Process(pid).cpu_times()
-    except psutil.Error:
-        return 0.0
-    return float(times.user + times.system)
+        """What every measurement needs: credentials, and the servers whose CPU it reports."""
+        assert self.emulator is not None and azurite.process is not None
+        return {
+            "storage": azurite.connection_string,
+            "acs_access_key": ACCESS_KEY,
+            "acs_host": RESOURCE_HOST,
+            "servers": {"emulator": self.emulator.pid, "azurite": azurite.process.pid},
+        }
 
 
 def run_child(
-    spec: dict[str, Any],
-    env: dict[str, str],
-    *,
-    servers: dict[str, int | None] | None = None,
-    timeout: float = CHILD_TIMEOUT_SECONDS,
+    spec: dict[str, Any], env: dict[str, str], *, timeout: float = CHILD_TIMEOUT_SECONDS
 ) -> dict[str, Any]:
-    """Run one measurement in a fresh interpreter and return what it printed.
-
-    ``servers`` names processes (Azurite, the emulator) whose CPU seconds during the run are
-    added to the result as ``{name}_cpu_seconds``: they show which side is the bottleneck.
-    """
-    servers = servers or {}
-    before = {name: _cpu_seconds(pid) for name, pid in servers.items()}
+    """Run one measurement in a fresh interpreter and return what it printed."""
     process = subprocess.run(
         [sys.executable, "-m", "archiver.bench.child"],
         input=json.dumps(spec),
@@ -153,8 +130,6 @@ def run_child(
             f"{spec['mode']} printed no result:\n{process.stdout[-2000:]}{process.stderr[-2000:]}"
         )
     result: dict[str, Any] = json.loads(lines[-1])
-    for name, pid in servers.items():
-        result[f"{name}_cpu_seconds"] = _cpu_seconds(pid) - before[name]
     return result
 
 
