@@ -20,6 +20,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -131,10 +132,8 @@ class BlobLease:
         if self._thread is not None:
             self._thread.join()
         if self.client is not None and not self.lost.is_set():
-            try:
+            with suppress(HttpResponseError):
                 self.client.release()
-            except HttpResponseError:
-                pass
 
 
 @dataclass(frozen=True)
@@ -163,6 +162,7 @@ def _checkpoint(blob: BlobClient, lease: BlobLeaseClient, block_size: int) -> _C
         if block.id != block_id(expected) or block.size != block_size:
             break
         count += 1
+    count = min(count, max(total - 1, 0) // block_size)  # always leave bytes to ask the source for
     return _Checkpoint(count, count * block_size, total)
 
 
@@ -289,7 +289,9 @@ def copy_to_blob(
             stager.submit(len(ids), block)
             ids.append(block_id(len(ids)))
             size += len(block)
-            if len(ids) % checkpoint_blocks == 0 and source.total is not None:
+            # Never checkpoint the last block: a resume must always have bytes left to ask for
+            # (a Range starting at the end is a 416), and the final commit follows anyway.
+            if len(ids) % checkpoint_blocks == 0 and source.total is not None and size < source.total:
                 committed = list(ids)
                 metadata = {META_TOTAL: str(source.total), META_BLOCK: str(block_size)}
                 stager.checkpoint(lambda: _commit(blob, lease, committed, metadata=metadata))
@@ -336,7 +338,9 @@ def copy_to_blob(
             lease,
             ids,
             metadata={META_TOTAL: str(size), META_BLOCK: str(block_size), META_SHA256: sha256},
-            content_settings=ContentSettings(content_type=content_type, content_md5=base64.b64decode(md5)),
+            content_settings=ContentSettings(
+                content_type=content_type, content_md5=bytearray(base64.b64decode(md5))
+            ),
         )
         _verify(blob, size, md5)
         return CopyResult(

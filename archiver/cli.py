@@ -108,6 +108,12 @@ def _emulator(rest: list[str]) -> int:
     return emulator_main(rest)
 
 
+def _bench(rest: list[str]) -> int:
+    from archiver.bench import main as bench_main
+
+    return bench_main(rest)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from archiver.demo import run_demo
 
@@ -141,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "emulator", help="run the local ACS recording emulator (--help for options)", add_help=False
     )
+    commands.add_parser(
+        "bench", help="copy benchmark on the local stack (--help for options)", add_help=False
+    )
     demo = commands.add_parser("demo", help="record a call on local services and archive it")
     demo.set_defaults(run=_demo)
     return parser
@@ -150,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["emulator"]:
         return _emulator(argv[1:])
+    if argv[:1] == ["bench"]:
+        return _bench(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))

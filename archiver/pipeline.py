@@ -52,6 +52,7 @@ class ChunkResult:
     recording_manifest: str | None = None
     index_entries: int = 0
     source_bytes: int = 0
+    metadata: RecordingMetadata | None = None  # known when this attempt fetched it
 
 
 class Archiver:
@@ -147,7 +148,9 @@ class Archiver:
         created = self.store.create_once(self.store.archive, manifest_name, to_json(manifest))
         if not created:  # a concurrent delivery committed first: report what is stored
             manifest = self.store.read_json(self.store.archive, manifest_name) or manifest
-        result = ChunkResult("archived", job, manifest, source_bytes=copied.size - copied.resumed_from)
+        result = ChunkResult(
+            "archived", job, manifest, source_bytes=copied.size - copied.resumed_from, metadata=metadata
+        )
         if self.settings.delete_source_after_archive and job.chunk.delete_url:
             self.source.delete(job.chunk.delete_url)
         return result
@@ -155,9 +158,10 @@ class Archiver:
     def _finish(self, result: ChunkResult) -> None:
         """Index entries and the recording manifest; both write-once, so safe to repeat."""
         job, manifest = result.job, result.manifest
-        metadata_name = manifest["metadata"]["blob"]
-        raw = self.store.archive.download_blob(metadata_name).readall()
-        metadata = parse_metadata(raw, max_bytes=max(len(raw), 1))
+        metadata = result.metadata
+        if metadata is None:  # archived by an earlier delivery: read what it stored
+            raw = self.store.archive.download_blob(manifest["metadata"]["blob"]).readall()
+            metadata = parse_metadata(raw, max_bytes=max(len(raw), 1))
         for participant in metadata.participants:
             entry = _index_entry(job, manifest, metadata, participant.participant_id, participant.channel)
             self.store.create_once(
