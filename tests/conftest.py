@@ -9,6 +9,22 @@ from typing import Any
 
 import pytest
 
+from archiver.devstack import Azurite
+from archiver.emulator.client import EmulatorProcess
+from tests.support import ACCESS_KEY, RESOURCE_HOST
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Azurite]:
+    with Azurite() as service:
+        yield service
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess(access_key=ACCESS_KEY, resource_host=RESOURCE_HOST, max_media_seconds=3) as process:
+        yield process
+
 
 @pytest.fixture(scope="session")
 def function_app_functions() -> dict[str, dict[str, Any]]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT.parent / "shared" / "samples"
@@ -27,3 +29,36 @@ SECRET_PATTERNS = [
 def find_leaks(lines: list[str]) -> list[str]:
     """Log lines that carry a secret (keys, signatures, tokens, SAS) or a participant identity."""
     return [line for line in lines if ACCESS_KEY in line or any(p.search(line) for p in SECRET_PATTERNS)]
+
+
+SETTING_PREFIXES = (
+    "ACS_",
+    "ARCHIVE_",
+    "ALLOWED_",
+    "SOURCE_",
+    "COPY_",
+    "AzureWebJobs",
+    "LOCAL_SOURCE",
+    "MAX_",
+    "AT_RISK",
+)
+
+
+def use_local_services(monkeypatch: Any, storage: str, source_url: str, **extra: str) -> dict[str, str]:
+    """Point the archiver's settings at Azurite and the emulator, and nothing else."""
+    from archiver.runtime import reset_runtime
+
+    for name in list(os.environ):
+        if name.startswith(SETTING_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
+    env = {
+        "ACS_CONNECTION_STRING": f"endpoint=https://{RESOURCE_HOST}/;accesskey={ACCESS_KEY}",
+        "ARCHIVE_STORAGE_CONNECTION_STRING": storage,
+        "AzureWebJobsStorage": storage,
+        "LOCAL_SOURCE_URL": source_url,
+        **extra,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    reset_runtime()
+    return env

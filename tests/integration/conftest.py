@@ -1,4 +1,4 @@
-"""Integration fixtures: one real Azurite and one real ACS emulator per session, on loopback.
+"""Integration fixtures, on the session's real Azurite and ACS emulator (tests/conftest.py).
 
 Each test gets clean containers and queues and a fresh set of environment variables, then
 talks to the services only through the product's own code paths.
@@ -6,7 +6,6 @@ talks to the services only through the product's own code paths.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -16,19 +15,7 @@ from azure.storage.queue import QueueServiceClient
 from archiver.devstack import Azurite
 from archiver.emulator.client import EmulatorAdmin, EmulatorProcess
 from archiver.runtime import Runtime, get_runtime, reset_runtime
-from tests.support import ACCESS_KEY, RESOURCE_HOST
-
-
-@pytest.fixture(scope="session")
-def azurite() -> Iterator[Azurite]:
-    with Azurite() as service:
-        yield service
-
-
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(access_key=ACCESS_KEY, resource_host=RESOURCE_HOST, max_media_seconds=3) as process:
-        yield process
+from tests.support import use_local_services
 
 
 @pytest.fixture
@@ -55,22 +42,11 @@ def archiver_env(
 ) -> Iterator[dict[str, str]]:
     """Settings as a local user sets them: Azurite for storage, the emulator as the source."""
     _clean_storage(azurite.connection_string)
-    env = {
-        "ACS_CONNECTION_STRING": f"endpoint=https://{RESOURCE_HOST}/;accesskey={ACCESS_KEY}",
-        "ARCHIVE_STORAGE_CONNECTION_STRING": azurite.connection_string,
-        "AzureWebJobsStorage": azurite.connection_string,
-        "LOCAL_SOURCE_URL": emulator.url,
-        "COPY_BLOCK_MIB": "1",
-        "ARCHIVE_LEASE_SECONDS": "15",
-    }
-    for name in list(os.environ):
-        if name.startswith(
-            ("ACS_", "ARCHIVE_", "ALLOWED_", "SOURCE_", "COPY_", "AzureWebJobs", "LOCAL_SOURCE")
-        ):
-            monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    reset_runtime()
+    # Small blocks so that checkpoints and resumes happen on small files; short leases so that a
+    # killed worker's chunk can be taken over quickly.
+    env = use_local_services(
+        monkeypatch, azurite.connection_string, emulator.url, COPY_BLOCK_MIB="1", ARCHIVE_LEASE_SECONDS="15"
+    )
     yield env
     reset_runtime()
 
