@@ -3,13 +3,15 @@
 Memory is at most ``block_size x (concurrency + 3)`` whatever the file size: one block
 filling, ``concurrency`` staging, two waiting for the hasher. Blocks are staged in parallel,
 each with its Content-MD5, while the next block downloads; hashing runs on its own thread
-(hashlib releases the GIL), so download, hashing and upload overlap, checkpoints included.
+(hashlib releases the GIL), so download, hashing and upload overlap.
 
-Resuming: every ``checkpoint_blocks`` blocks the staged prefix is committed (with the source
-size in the blob's metadata). A later attempt re-reads that committed prefix from storage to
-rebuild the hashes, then asks the source only for the rest with a Range request. The blob
-under its final name is therefore visible while incomplete; the chunk manifest, written
-after verification, is the only commit point readers may trust.
+Resuming: once the source has announced its size, the attempt commits an empty block list
+carrying that size in the blob's metadata. Blocks staged after that survive the worker's
+death (staging a block is atomic), so a later attempt commits the contiguous prefix of
+full-size blocks it finds staged, re-reads that prefix from storage to rebuild the hashes, and
+asks the source only for the rest with a Range request. The blob under its final name can
+therefore be visible while incomplete; the chunk manifest, written after verification, is
+the only commit point readers may trust.
 """
 
 from __future__ import annotations
@@ -145,10 +147,15 @@ class _Checkpoint:
 
 
 def _checkpoint(blob: BlobClient, lease: BlobLeaseClient, block_size: int) -> _Checkpoint:
-    """What an earlier, interrupted attempt left committed and can be trusted for resuming."""
+    """What an interrupted attempt left that can be trusted for resuming.
+
+    The size recorded in the metadata identifies the source version. Staged (uncommitted)
+    blocks that continue the committed ones in order, each a full block, are committed now so
+    that their bytes can be read back for hashing; anything after a gap is ignored.
+    """
     try:
         props = blob.get_blob_properties(lease=lease)
-        committed, _ = blob.get_block_list("committed", lease=lease)
+        committed, uncommitted = blob.get_block_list("all", lease=lease)
     except ResourceNotFoundError:
         return _Checkpoint()
     meta = props.metadata or {}
@@ -162,7 +169,15 @@ def _checkpoint(blob: BlobClient, lease: BlobLeaseClient, block_size: int) -> _C
         if block.id != block_id(expected) or block.size != block_size:
             break
         count += 1
+    staged = {block.id: block.size for block in uncommitted}
+    if count == len(committed):
+        while staged.get(block_id(count)) == block_size:
+            count += 1
     count = min(count, max(total - 1, 0) // block_size)  # always leave bytes to ask the source for
+    if count != len(committed):
+        marker = {META_TOTAL: str(total), META_BLOCK: str(block_size)}
+        blocks = [BlobBlock(block_id=block_id(i)) for i in range(count)]
+        blob.commit_block_list(blocks, metadata=marker, lease=lease)
     return _Checkpoint(count, count * block_size, total)
 
 
@@ -178,20 +193,14 @@ class _Stager:
     Each block goes with its own Content-MD5, computed on the staging thread (hashlib releases
     the GIL): the service rejects a block corrupted on the way instead of storing it, and
     Azurite then checks an MD5 natively rather than computing a CRC64 in JavaScript (~5x slower).
-
-    A checkpoint is a barrier (Put Block List drops uncommitted blocks it does not name), but
-    it runs in the background: the caller keeps downloading and hashing the next block while
-    the staged ones finish and the commit goes out; only the next ``submit`` waits for it.
     """
 
     def __init__(self, blob: BlobClient, lease: BlobLease, concurrency: int) -> None:
         self._blob = blob
         self._lease = lease
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="stage")
-        self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
         self._slots = threading.Semaphore(concurrency)
         self._pending: list[Future[Any]] = []
-        self._barrier: Future[None] | None = None
 
     def _stage(self, index: int, data: bytearray) -> None:
         try:
@@ -206,39 +215,19 @@ class _Stager:
         finally:
             self._slots.release()
 
-    def _wait_barrier(self) -> None:
-        barrier, self._barrier = self._barrier, None
-        if barrier is not None:
-            barrier.result()
-
     def submit(self, index: int, data: bytearray) -> None:
         if self._lease.lost.is_set():
             raise ArchiveBusy("lost the lease on the archive blob mid-copy")
-        self._wait_barrier()
         self._slots.acquire()
         self._pending.append(self._pool.submit(self._stage, index, data))
 
-    def checkpoint(self, commit: Callable[[], None]) -> None:
-        """Run ``commit`` once every block submitted so far is staged, without waiting here."""
-        self._wait_barrier()
-        pending, self._pending = self._pending, []
-
-        def staged_then_commit() -> None:
-            for future in pending:
-                future.result()
-            commit()
-
-        self._barrier = self._committer.submit(staged_then_commit)
-
     def drain(self) -> None:
-        self._wait_barrier()
         pending, self._pending = self._pending, []
         for future in pending:
             future.result()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self._committer.shutdown(wait=True, cancel_futures=True)
 
 
 class SourceStream(Protocol):
@@ -260,7 +249,6 @@ def copy_to_blob(
     block_size: int,
     concurrency: int,
     lease_seconds: int,
-    checkpoint_blocks: int = 16,
 ) -> CopyResult:
     """Copy the source into ``blob`` and verify it; ``open_source(offset)`` starts a download."""
     with BlobLease(blob, lease_seconds) as lease:
@@ -277,6 +265,9 @@ def copy_to_blob(
             mark = _Checkpoint()
             source = open_source(0)
             source.open()
+        if mark.bytes == 0 and source.total is not None:
+            # Record which source version the blocks staged from now on belong to.
+            _commit(blob, lease, [], metadata={META_TOTAL: str(source.total), META_BLOCK: str(block_size)})
         hasher = _Hasher()
         _rehash_prefix(blob, mark.bytes, hasher)
         ids = [block_id(i) for i in range(mark.blocks)]
@@ -289,12 +280,6 @@ def copy_to_blob(
             stager.submit(len(ids), block)
             ids.append(block_id(len(ids)))
             size += len(block)
-            # Never checkpoint the last block: a resume must always have bytes left to ask for
-            # (a Range starting at the end is a 416), and the final commit follows anyway.
-            if len(ids) % checkpoint_blocks == 0 and source.total is not None and size < source.total:
-                committed = list(ids)
-                metadata = {META_TOTAL: str(source.total), META_BLOCK: str(block_size)}
-                stager.checkpoint(lambda: _commit(blob, lease, committed, metadata=metadata))
 
         def next_buffer() -> bytearray:
             # Sized for what is left when the source announced its size: the last block takes
