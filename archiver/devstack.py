@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -98,8 +99,6 @@ class Azurite:
                 else:
                     self.queue_url = match[2]
         # Keep draining its output so a full pipe can never block it.
-        import threading
-
         threading.Thread(target=self._drain, daemon=True).start()
         return self
 
