@@ -15,11 +15,18 @@ if ! command -v npm >/dev/null 2>&1; then
   exit 1
 fi
 
+# sha256 of files, without relying on sha256sum (not on every macOS).
+digest() { "$PYTHON" -c 'import hashlib, sys
+h = hashlib.sha256()
+for name in sys.argv[1:]:
+    h.update(open(name, "rb").read())
+print(h.hexdigest())' "$@"; }
+
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.requirements.sha256
-want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+want=$(digest requirements.txt requirements-dev.txt)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r requirements-dev.txt
@@ -27,7 +34,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 npm_stamp=node_modules/.package-lock.sha256
-npm_want=$(sha256sum package-lock.json | cut -d' ' -f1)
+npm_want=$(digest package-lock.json)
 if [ ! -x node_modules/.bin/azurite ] || [ ! -f "$npm_stamp" ] || [ "$(cat "$npm_stamp")" != "$npm_want" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   echo "$npm_want" > "$npm_stamp"
