@@ -123,24 +123,13 @@ def check_targets(report: dict[str, Any]) -> list[tuple[str, str, bool]]:
     at = sizes.get(TARGET_SIZE_MIB * MIB)
     if at is not None:
         r = ratios(at)
-        if "pipeline_vs_raw" in r:
-            value = r["pipeline_vs_raw"]
-            checks.append(
-                (
-                    f"pipeline >= {TARGET_RATIO_RAW} x min(raw) at 512 MiB",
-                    f"{value:.2f}",
-                    value >= TARGET_RATIO_RAW,
-                )
-            )
-        if "pipeline_vs_naive" in r:
-            value = r["pipeline_vs_naive"]
-            checks.append(
-                (
-                    f"pipeline >= {TARGET_RATIO_NAIVE} x naive at 512 MiB",
-                    f"{value:.2f}",
-                    value >= TARGET_RATIO_NAIVE,
-                )
-            )
+        for key, target, label in (
+            ("pipeline_vs_raw", TARGET_RATIO_RAW, "min(raw)"),
+            ("pipeline_vs_naive", TARGET_RATIO_NAIVE, "naive"),
+        ):
+            if key in r:
+                value = r[key]
+                checks.append((f"pipeline >= {target} x {label} at 512 MiB", f"{value:.2f}", value >= target))
     big = sizes.get(TARGET_RSS_SIZE_MIB * MIB, {}).get("pipeline")
     if big is not None:
         checks.append(
