@@ -1,4 +1,7 @@
-"""Operator commands: archive an event by hand, query the participant index, run locally.
+"""Operator commands: archive an event by hand, query the participant index, redrive.
+
+Only what a deployment needs; the developer commands (demo, emulator, bench) are
+``python -m archiver.dev``, which is not deployed.
 
 Exit codes: 0 everything archived; 1 something was rejected or failed permanently (kept in
 storage with its reason); 2 something failed transiently (run again); 3 bad settings.
@@ -102,24 +105,6 @@ def _redrive(args: argparse.Namespace) -> int:
     return 1 if report.lost else 0
 
 
-def _emulator(rest: list[str]) -> int:
-    from archiver.emulator.server import main as emulator_main
-
-    return emulator_main(rest)
-
-
-def _bench(rest: list[str]) -> int:
-    from archiver.bench import main as bench_main
-
-    return bench_main(rest)
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from archiver.demo import run_demo
-
-    return run_demo()
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m archiver", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -144,23 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     people.set_defaults(run=_participants)
     redrive = commands.add_parser("redrive", help="re-queue poisoned jobs whose source still exists")
     redrive.set_defaults(run=_redrive)
-    commands.add_parser(
-        "emulator", help="run the local ACS recording emulator (--help for options)", add_help=False
-    )
-    commands.add_parser(
-        "bench", help="copy benchmark on the local stack (--help for options)", add_help=False
-    )
-    demo = commands.add_parser("demo", help="record a call on local services and archive it")
-    demo.set_defaults(run=_demo)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["emulator"]:
-        return _emulator(argv[1:])
-    if argv[:1] == ["bench"]:
-        return _bench(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
-exec .venv/bin/python -m archiver demo "$@"
+exec .venv/bin/python -m archiver.dev demo "$@"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from archiver.devstack import Azurite
-from archiver.emulator.client import EmulatorProcess
+from archiver.dev.emulator.client import EmulatorProcess
+from archiver.dev.stack import Azurite
 from tests.support import ACCESS_KEY, RESOURCE_HOST
 
 

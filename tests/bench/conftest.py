@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from archiver.devstack import Azurite
-from archiver.emulator.client import EmulatorProcess
+from archiver.dev.emulator.client import EmulatorProcess
+from archiver.dev.stack import Azurite
 from archiver.runtime import reset_runtime
 from tests.support import use_local_services
 

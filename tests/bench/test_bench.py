@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from archiver.bench import main
-from archiver.bench import report as reporting
-from archiver.bench.cli import SIZE_MODES
+from archiver.dev.bench import main
+from archiver.dev.bench import report as reporting
+from archiver.dev.bench.cli import SIZE_MODES
 
 MIB = 1024 * 1024
 

@@ -21,7 +21,7 @@ from types import TracebackType
 import psutil
 import pytest
 
-from archiver.emulator.client import EmulatorProcess
+from archiver.dev.emulator.client import EmulatorProcess
 from archiver.ingress import ingest
 from archiver.jobs import RecordingJob
 from archiver.runtime import get_runtime

@@ -10,7 +10,7 @@ from tests.support import ROOT
 
 def test_demo_records_archives_and_cleans_up() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "archiver", "demo"],
+        [sys.executable, "-m", "archiver.dev", "demo"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from emulator_support import MAX_MEDIA_SECONDS, Event, Recorder, read_event
 
-from archiver.emulator.client import EmulatorAdmin, EmulatorProcess
+from archiver.dev.emulator.client import EmulatorAdmin, EmulatorProcess
 
 
 @pytest.fixture(scope="session")

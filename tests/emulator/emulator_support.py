@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from archiver.emulator.client import EmulatorProcess
+from archiver.dev.emulator.client import EmulatorProcess
 
 # Short media keeps the suite fast; the cap is the emulator's own --max-media-seconds.
 MAX_MEDIA_SECONDS = 4

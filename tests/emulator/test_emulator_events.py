@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import pytest
 from emulator_support import Recorder, only_chunk
 
-from archiver.emulator.client import EmulatorAdmin, EmulatorProcess
+from archiver.dev.emulator.client import EmulatorAdmin, EmulatorProcess
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$")

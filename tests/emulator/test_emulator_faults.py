@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from archiver.emulator.client import EmulatorAdmin
+from archiver.dev.emulator.client import EmulatorAdmin
 
 SIZE = 100_000
 

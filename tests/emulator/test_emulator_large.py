@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from archiver.emulator.client import EmulatorAdmin
+from archiver.dev.emulator.client import EmulatorAdmin
 
 SIZE = 256 << 20
 

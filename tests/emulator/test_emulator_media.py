@@ -11,10 +11,10 @@ import pytest
 from emulator_media import check_mp3, check_mp4, check_wav, dominant_hz, loudness
 from emulator_support import MAX_MEDIA_SECONDS, Recorder, only_chunk
 
-from archiver.emulator import h264, mp3, mp4, pcm
-from archiver.emulator.client import EmulatorAdmin
-from archiver.emulator.formats import RecordingKind
-from archiver.emulator.media import write_media
+from archiver.dev.emulator import h264, mp3, mp4, pcm
+from archiver.dev.emulator.client import EmulatorAdmin
+from archiver.dev.emulator.formats import RecordingKind
+from archiver.dev.emulator.media import write_media
 
 THREE = ["8:acs:r_00000001", "4:+14255550123", "8:orgid:2b9f6e3a-1111-2222-3333-444455556666"]
 
@@ -114,7 +114,7 @@ def test_unmixed_wav_stops_at_five_channels(record: Recorder, admin: EmulatorAdm
 
 
 def test_media_is_capped_by_max_media_seconds(tmp_path: Path) -> None:
-    from archiver.emulator.finalize import media_duration_ms
+    from archiver.dev.emulator.finalize import media_duration_ms
 
     assert media_duration_ms(500, MAX_MEDIA_SECONDS * 1000, 1) == 1000
     assert media_duration_ms(10**9, MAX_MEDIA_SECONDS * 1000, 1) == MAX_MEDIA_SECONDS * 1000

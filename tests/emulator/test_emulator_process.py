@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from archiver.emulator.client import PROJECT_ROOT, EmulatorProcess
+from archiver.dev.emulator.client import PROJECT_ROOT, EmulatorProcess
 
 KEY = "c2VjcmV0LWtleS1mb3ItdGVzdHM="
 
 
 def run_emulator(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "archiver.emulator", *args],
+        [sys.executable, "-m", "archiver.dev.emulator", *args],
         capture_output=True,
         text=True,
         timeout=30,

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from archiver.acs_auth import sign_headers
-from archiver.emulator.client import EmulatorAdmin, EmulatorProcess
+from archiver.dev.emulator.client import EmulatorAdmin, EmulatorProcess
 
 CALLBACK = {"recordingStateCallbackUri": "https://callback.invalid/events"}
 

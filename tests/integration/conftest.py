@@ -12,8 +12,8 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueServiceClient
 
-from archiver.devstack import Azurite
-from archiver.emulator.client import EmulatorAdmin, EmulatorProcess
+from archiver.dev.emulator.client import EmulatorAdmin, EmulatorProcess
+from archiver.dev.stack import Azurite
 from archiver.runtime import Runtime, get_runtime, reset_runtime
 from tests.support import use_local_services
 

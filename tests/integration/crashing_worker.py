@@ -20,7 +20,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import function_app
-from archiver.devhost import drain_queue
+from archiver.dev.host import drain_queue
 from archiver.runtime import get_runtime
 
 

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import function_app
-from archiver.devhost import DrainReport, drain_queue, event_grid_events
-from archiver.emulator.client import EmulatorAdmin
+from archiver.dev.emulator.client import EmulatorAdmin
+from archiver.dev.host import DrainReport, drain_queue, event_grid_events
 from archiver.runtime import Runtime
 
 PEOPLE = ["8:acs:aaaaaaaa-0000-4000-8000-000000000001_00000021-0000-0000-0000-000000000001", "4:+14255550199"]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.emulator.client import EmulatorAdmin
+from archiver.dev.emulator.client import EmulatorAdmin
 from archiver.runtime import Runtime
 from tests.integration.helpers import deliver, names, read, seed, work
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import function_app
-from archiver.emulator.client import EmulatorAdmin
+from archiver.dev.emulator.client import EmulatorAdmin
 from archiver.events import jobs_from_event, split_payload
 from archiver.jobs import RecordingJob
 from archiver.runtime import Runtime, get_runtime, reset_runtime

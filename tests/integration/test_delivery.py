@@ -6,7 +6,7 @@ import hashlib
 import threading
 from collections import Counter
 
-from archiver.emulator.client import EmulatorAdmin
+from archiver.dev.emulator.client import EmulatorAdmin
 from archiver.runtime import Runtime
 from tests.integration.helpers import deliver, names, seed, work, work_in_parallel
 

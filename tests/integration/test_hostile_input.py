@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from archiver.emulator.client import EmulatorAdmin
+from archiver.dev.emulator.client import EmulatorAdmin
 from archiver.ingress import ingest
 from archiver.runtime import Runtime, get_runtime, reset_runtime
 from tests.integration.helpers import deliver, failures, names, rejections, seed, work

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 from azure.communication.callautomation import CallAutomationClient
 from azure.core.pipeline.transport import RequestsTransport
 
-from archiver.emulator.client import EmulatorAdmin, EmulatorProcess
+from archiver.dev.emulator.client import EmulatorAdmin, EmulatorProcess
 from tests.integration.helpers import seed
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from archiver.cli import main as cli_main
-from archiver.emulator.client import EmulatorAdmin
+from archiver.dev.emulator.client import EmulatorAdmin
 from archiver.runtime import Runtime
 from tests.integration.helpers import PEOPLE, deliver, names, seed, work
 

@@ -18,8 +18,8 @@ import pytest
 import function_app
 from archiver import layout, participants
 from archiver.cli import main as cli_main
-from archiver.devhost import drain_queue, event_grid_events
-from archiver.emulator.client import EmulatorAdmin
+from archiver.dev.emulator.client import EmulatorAdmin
+from archiver.dev.host import drain_queue, event_grid_events
 from archiver.events import jobs_from_event, split_payload
 from archiver.runtime import Runtime
 from tests.support import SAMPLES

@@ -15,7 +15,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from archiver.emulator.client import EmulatorAdmin
+from archiver.dev.emulator.client import EmulatorAdmin
 from archiver.runtime import Runtime
 from tests.integration.helpers import (
     PEOPLE,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from archiver.emulator.client import EmulatorAdmin
+from archiver.dev.emulator.client import EmulatorAdmin
 from archiver.runtime import Runtime
 from tests.integration.helpers import deliver, failures, names, seed, work
 

@@ -1,0 +1,190 @@
+"""``python -m archiver.dev demo``: record a call on local services and archive it, end to end.
+
+Starts Azurite and the ACS emulator on loopback, records two simulated calls through the
+emulator's Call Recording API (start, pause, resume, stop), delivers the events to the
+Function App's own functions exactly as the host would, drains the job queue, prints what
+landed where, and stops everything it started.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from archiver.cli import format_table
+from archiver.dev.emulator.client import EmulatorAdmin, EmulatorProcess
+from archiver.dev.stack import Azurite
+
+RESOURCE_HOST = "demo-acs.communication.azure.com"
+CALLS: list[dict[str, Any]] = [
+    {
+        "title": "support call, unmixed audio (one WAV channel per participant)",
+        "conversation": "demo-support-call",
+        "body": {
+            "recordingContentType": "audio",
+            "recordingChannelType": "unmixed",
+            "recordingFormatType": "wav",
+        },
+        "participants": [
+            "8:acs:11111111-2222-3333-4444-555555555555_00000021-0000-0000-0000-0000000000a1",
+            "4:+14255550123",
+            "8:acs:11111111-2222-3333-4444-555555555555_00000021-0000-0000-0000-0000000000b2",
+        ],
+    },
+    {
+        "title": "team meeting, mixed audio and video (MP4)",
+        "conversation": "demo-team-meeting",
+        "body": {
+            "recordingContentType": "audioVideo",
+            "recordingChannelType": "mixed",
+            "recordingFormatType": "mp4",
+        },
+        "participants": [
+            "8:acs:11111111-2222-3333-4444-555555555555_00000021-0000-0000-0000-0000000000a1",
+            "8:orgid:6f1c2d3e-0000-4000-8000-00000000c3c3",
+        ],
+    },
+]
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def mask(participant_id: str) -> str:
+    """Enough to tell people apart on screen, not enough to identify them."""
+    kind, _, rest = participant_id.rpartition(":")
+    return f"{kind}:…{rest[-4:]}" if kind else f"…{participant_id[-4:]}"
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _record(admin: EmulatorAdmin, call: dict[str, Any]) -> dict[str, Any]:
+    base = f"/calling/conversations/{call['conversation']}/recordings"
+    body = {
+        "recordingStateCallbackUri": "https://example.invalid/callbacks",
+        "participants": call["participants"],
+    }
+    started = admin.call_api("POST", base.replace("/recordings", "/Recordings"), {**body, **call["body"]})
+    started.raise_for_status()
+    recording = started.json()["recordingId"]
+    path = f"{base}/{recording}"
+    steps = [("POST", f"{path}/Pause", 1.2), ("POST", f"{path}/Resume", 0.6), ("DELETE", path, 1.2)]
+    state = admin.call_api("GET", path).json()["recordingState"]
+    _say(f"  started   recording {recording[:12]}…  state={state}")
+    for method, url, wait in steps:
+        time.sleep(wait)
+        response = admin.call_api(method, url)
+        response.raise_for_status()
+        name = {"Pause": "paused", "Resume": "resumed"}.get(url.rsplit("/", 1)[-1], "stopped")
+        _say(f"  {name:<9} recording {recording[:12]}…")
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def _source_sha256(admin: EmulatorAdmin, url: str) -> str:
+    response = admin.signed_request("GET", url)
+    response.raise_for_status()
+    return hashlib.sha256(response.content).hexdigest()
+
+
+def run_demo() -> int:
+    import function_app
+    from archiver import layout, participants
+    from archiver.dev.host import drain_queue, event_grid_events
+    from archiver.runtime import get_runtime, reset_runtime
+
+    access_key = base64.b64encode(os.urandom(32)).decode()
+    _say("Starting Azurite (Blob + Queue) and the ACS recording emulator on 127.0.0.1 ...")
+    with (
+        Azurite() as azurite,
+        EmulatorProcess(access_key=access_key, resource_host=RESOURCE_HOST) as emulator,
+    ):
+        _say(f"  Azurite blob {azurite.blob_url}  queue {azurite.queue_url}")
+        _say(f"  emulator     {emulator.url} (as https://{RESOURCE_HOST})")
+        env = {
+            "ACS_CONNECTION_STRING": emulator.connection_string,
+            "ARCHIVE_STORAGE_CONNECTION_STRING": azurite.connection_string,
+            "AzureWebJobsStorage": azurite.connection_string,
+            "LOCAL_SOURCE_URL": emulator.url,
+        }
+        with _environment(env), emulator.admin() as admin:
+            reset_runtime()
+            runtime = get_runtime()
+            events: list[Path] = []
+            for call in CALLS:
+                _say(f"\nRecording a {call['title']}:")
+                stopped = _record(admin, call)
+                events.append(emulator.state_dir / "events" / f"{stopped['eventId']}.json")
+            _say("\nDelivering the RecordingFileStatusUpdated events to ingest_recording_event ...")
+            for path in events:
+                for event in event_grid_events(path.read_bytes()):
+                    function_app.ingest_recording_event(event)
+            _say("Running archive_recording_chunk on the job queue until it is empty ...")
+            report = drain_queue(runtime.queue, function_app.archive_recording_chunk, timeout=300)
+            _say(f"  {report.succeeded} chunk job(s) archived, {report.raised} raised")
+
+            sources = {
+                chunk["documentId"]: chunk["contentLocation"]
+                for path in events
+                for chunk in json.loads(path.read_text())[0]["data"]["recordingStorageInfo"][
+                    "recordingChunks"
+                ]
+            }
+            rows: list[tuple[str, ...]] = [
+                ("blob (container recordings)", "bytes", "sha256", "matches source")
+            ]
+            for name in sorted(runtime.store.names(runtime.store.archive, "")):
+                if not name.endswith("manifest.json"):
+                    continue
+                manifest = runtime.store.read_json(runtime.store.archive, name) or {}
+                if manifest.get("kind") != "chunk":
+                    rows.append((name, "", "", "recording complete"))
+                    continue
+                media, meta = manifest["media"], manifest["metadata"]
+                same = (
+                    "yes"
+                    if _source_sha256(admin, sources[manifest["documentId"]]) == media["sha256"]
+                    else "NO"
+                )
+                rows.append((media["blob"], f"{media['size']:,}", media["sha256"][:16] + "…", same))
+                rows.append((meta["blob"], f"{meta['size']:,}", meta["sha256"][:16] + "…", "byte for byte"))
+                rows.append((name, "", "", "commit point"))
+            _say("\nArchived:\n" + format_table(rows))
+            people = {p: participants.find(runtime.store, p) for call in CALLS for p in call["participants"]}
+            index_rows: list[tuple[str, ...]] = [
+                ("participant", "index key (sha256)", "recordings", "channel(s)")
+            ]
+            for person, entries in people.items():
+                channels = ",".join("mixed" if e["channel"] is None else str(e["channel"]) for e in entries)
+                key = layout.participant_digest(person)[:16] + "…"
+                index_rows.append(
+                    (mask(person), key, str(len({e["recordingManifest"] for e in entries})), channels)
+                )
+            _say("\nParticipant index (container participant-index):\n" + format_table(index_rows))
+            first = CALLS[0]["participants"][0]
+            _say(
+                f"\nTry it yourself against your own storage: python -m archiver participants find '{first}'"
+            )
+            reset_runtime()
+    _say("\nStopped Azurite and the emulator. Done.")
+    return 0 if report.raised == 0 else 1

@@ -1,0 +1,208 @@
+"""The HTTP request handler: parse, authenticate, dispatch, and send the response.
+
+Media goes out with ``socket.sendfile`` (zero-copy ``os.sendfile`` on Linux) straight from
+the file on disk, so multi-GB documents stream at disk speed with flat memory. The handler is
+also where the transport-level faults happen: throttling and aborting with a TCP reset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+from archiver.acs_auth import verify_request
+from archiver.dev.emulator import routes
+from archiver.dev.emulator.app import Emulator
+from archiver.dev.emulator.errors import ApiError, not_found, unauthorized
+from archiver.dev.emulator.http_types import Request, Response, error_response
+
+MAX_BODY_BYTES = 64 << 20
+_COPY_PIECE = 1 << 20
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    """A threading HTTP server that carries the shared ``Emulator`` state."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
+        super().__init__(address, EmulatorRequestHandler)
+        self.emulator = emulator
+
+
+class EmulatorRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the service and httpx use
+    # Headers and body go out in separate writes: with Nagle on, a small body waits for the
+    # client's delayed ACK (~40 ms on Linux) on every metadata request. The service has no such stall.
+    disable_nagle_algorithm = True
+    server_version = "acs-recording-emulator"
+    sys_version = ""
+    timeout = 120  # a stalled client must not hold a thread for ever
+    server: EmulatorServer
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_HEAD(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
+        self._handle()
+
+    def log_message(self, format: str, *args: object) -> None:
+        sys.stderr.write(f"emulator: {self.address_string()} {format % args}\n")
+
+    def _handle(self) -> None:
+        app = self.server.emulator
+        path = urlsplit(self.path).path
+        admin = routes.is_admin_path(path)
+        authorized = False
+        try:
+            request = Request(
+                method=self.command,
+                target=self.path,
+                path=path,
+                headers={k.lower(): v for k, v in self.headers.items()},
+                body=self._read_body(),
+            )
+            if not admin:
+                _authenticate(app, request)
+                authorized = True
+            found = routes.match(self.command, path)
+            if found is None:
+                raise not_found(f"no such resource: {self.command} {path}")
+            route, params = found
+            response = route.handler(app, request, params)
+        except ApiError as error:
+            response = error_response(error)
+        except Exception as exc:  # noqa: BLE001 - a bug must answer 500, not kill the connection
+            print(
+                f"emulator: error handling {self.command} {self.path}: {exc!r}", file=sys.stderr, flush=True
+            )
+            response = error_response(ApiError(500, "InternalServerError", str(exc)))
+        sent = self._send(response)
+        if not admin:
+            app.log.record(
+                method=self.command,
+                path=self.path,
+                status=response.status,
+                bytes_sent=sent,
+                range_header=self.headers.get("Range"),
+                authorized=authorized,
+                document_id=response.document_id,  # set only when a document's bytes are sent
+            )
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            self.close_connection = True
+            raise ApiError(411, "LengthRequired", "send the body with a Content-Length")
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            raise ApiError(400, "BadRequest", "Content-Length is not a number") from None
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            raise ApiError(413, "PayloadTooLarge", f"bodies are limited to {MAX_BODY_BYTES} bytes")
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, response: Response) -> int:
+        """Send the response; return how many body bytes went out."""
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(response.length))
+        self.end_headers()
+        if self.command == "HEAD":
+            return 0
+        limit = response.length
+        if response.reset_after is not None:
+            limit = min(limit, response.reset_after)
+        try:
+            if limit == 0:
+                sent = 0
+            elif response.file is not None:
+                with response.file.open("rb") as source:
+                    sent = self._send_file(source, response.file_offset, limit, response.bytes_per_second)
+            else:
+                sent = self._send_bytes(response.body[:limit], response.bytes_per_second)
+        except FileNotFoundError:  # forgotten while the headers went out
+            self._abort()
+            return 0
+        except OSError:  # the client went away
+            self.close_connection = True
+            return 0
+        if response.reset_after is not None:
+            self._abort()
+        return sent
+
+    def _send_file(self, source: BinaryIO, offset: int, count: int, rate: int | None) -> int:
+        if count <= 0:
+            return 0  # socket.sendfile would read a count of 0 as "to the end of the file"
+        if rate is None:
+            return int(self.connection.sendfile(source, offset, count))
+        source.seek(offset)
+        sent = 0
+        while sent < count:
+            piece = source.read(min(count - sent, _COPY_PIECE))
+            if not piece:
+                break
+            sent += self._send_bytes(piece, rate)
+        return sent
+
+    def _send_bytes(self, data: bytes, rate: int | None) -> int:
+        if rate is None:
+            self.connection.sendall(data)
+            return len(data)
+        step = max(1, rate // 10)  # ten writes a second
+        for start in range(0, len(data), step):
+            began = time.monotonic()
+            piece = data[start : start + step]
+            self.connection.sendall(piece)
+            time.sleep(max(0.0, len(piece) / rate - (time.monotonic() - began)))
+        return len(data)
+
+    def _abort(self) -> None:
+        """Drop the connection with a TCP reset (SO_LINGER 0), not an orderly close."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        # The file objects still hold the socket; it really closes (with the RST) in finish().
+        self.connection.close()
+
+
+def _authenticate(app: Emulator, request: Request) -> None:
+    """Require ``x-ms-host`` naming our resource and a valid HMAC signature for it."""
+    resource_host = app.config.resource_host
+    sent_host = request.headers.get("x-ms-host")
+    if sent_host is None:
+        raise unauthorized("missing x-ms-host header")
+    if sent_host.lower() != resource_host.lower():
+        raise unauthorized(f"x-ms-host {sent_host!r} is not this ACS resource")
+    reason = verify_request(
+        request.method,
+        request.target,
+        request.headers,
+        acs_host=resource_host,
+        key=app.key,
+        body=request.body,
+    )
+    if reason is not None:
+        raise unauthorized(reason)

@@ -1,0 +1,88 @@
+"""The seed's Call Recording API (2021): start, state, pause, resume and stop a recording."""
+
+from __future__ import annotations
+
+from archiver.dev.emulator.app import Emulator
+from archiver.dev.emulator.errors import bad_request
+from archiver.dev.emulator.finalize import finalize
+from archiver.dev.emulator.formats import kind_from_request
+from archiver.dev.emulator.http_types import Request, Response, json_response
+from archiver.dev.emulator.recordings import Recording
+
+DEFAULT_PARTICIPANTS = (
+    "8:acs:00000000-0000-0000-0000-000000000000_00000021-0000-0000-0000-000000000001",
+    "4:+14255550100",
+)
+MAX_CHUNKS = 10
+
+
+def _participants(value: object) -> tuple[str, ...]:
+    if value is None:
+        return DEFAULT_PARTICIPANTS
+    if not isinstance(value, list) or not value or not all(isinstance(p, str) and p for p in value):
+        raise bad_request("participants must be a non-empty list of identifiers", "participants")
+    return tuple(value)
+
+
+def _chunk_count(value: object) -> int:
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CHUNKS:
+        raise bad_request(f"chunkCount must be an integer from 1 to {MAX_CHUNKS}", "chunkCount")
+    return value
+
+
+def _state(recording: Recording) -> dict[str, str]:
+    return {"recordingId": recording.recording_id, "recordingState": recording.state}
+
+
+def start(app: Emulator, request: Request, params: dict[str, str]) -> Response:
+    body = request.json_object()
+    callback = body.get("recordingStateCallbackUri")
+    if not isinstance(callback, str) or not callback:
+        raise bad_request("recordingStateCallbackUri is required", "recordingStateCallbackUri")
+    kind = kind_from_request(
+        body.get("recordingContentType"),
+        body.get("recordingChannelType"),
+        body.get("recordingFormatType"),
+        strict=True,
+    )
+    recording = app.recordings.start(
+        conversation_id=params["conversation"],
+        callback_uri=callback,
+        kind=kind,
+        participants=_participants(body.get("participants")),
+        chunk_count=_chunk_count(body.get("chunkCount")),
+    )
+    # The seed's documents call it recordingInstanceId; later ones recordingId.
+    return json_response(
+        200, {"recordingId": recording.recording_id, "recordingInstanceId": recording.recording_id}
+    )
+
+
+def get_state(app: Emulator, request: Request, params: dict[str, str]) -> Response:
+    return json_response(200, _state(app.recordings.get(params["recording"], params.get("conversation"))))
+
+
+def pause(app: Emulator, request: Request, params: dict[str, str]) -> Response:
+    app.recordings.pause(params["recording"], params.get("conversation"))
+    return Response(200)
+
+
+def resume(app: Emulator, request: Request, params: dict[str, str]) -> Response:
+    app.recordings.resume(params["recording"], params.get("conversation"))
+    return Response(200)
+
+
+def stop(app: Emulator, request: Request, params: dict[str, str]) -> Response:
+    """Stop, then produce the files and publish; the body (an extension) names the event."""
+    recording = app.recordings.stop(params["recording"], params.get("conversation"))
+    event = finalize(app, recording)
+    return json_response(
+        200,
+        {
+            "recordingId": recording.recording_id,
+            "eventId": event[0]["id"],
+            "documentIds": recording.document_ids,
+        },
+    )

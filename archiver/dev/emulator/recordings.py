@@ -1,0 +1,159 @@
+"""Recording sessions of the seed's Call Recording API and their state machine.
+
+``active`` -> ``paused`` -> ``active`` ... -> ``inactive``: pausing needs an active
+recording, resuming a paused one, stopping one that is not yet stopped; anything else is the
+documented 400. Each change is saved to ``{state_dir}/recordings/{recordingId}.json``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from archiver.dev.emulator.clock import acs_timestamp, utc_now
+from archiver.dev.emulator.errors import bad_request, not_found
+from archiver.dev.emulator.events import new_recording_id
+from archiver.dev.emulator.files import write_json_atomic
+from archiver.dev.emulator.formats import RecordingKind
+from archiver.dev.emulator.timeline import Pause, Timeline
+
+ACTIVE = "active"
+PAUSED = "paused"
+INACTIVE = "inactive"
+
+
+@dataclass
+class Recording:
+    recording_id: str
+    conversation_id: str
+    callback_uri: str
+    kind: RecordingKind
+    participants: tuple[str, ...]
+    chunk_count: int
+    started_at: datetime
+    state: str = ACTIVE
+    pause_starts: list[datetime] = field(default_factory=list)
+    pause_ends: list[datetime] = field(default_factory=list)
+    stopped_at: datetime | None = None
+    event_id: str | None = None
+    document_ids: list[str] = field(default_factory=list)
+
+    def timeline(self) -> Timeline:
+        assert self.stopped_at is not None, "only a stopped recording has a timeline"
+        return Timeline(
+            started_at=self.started_at,
+            stopped_at=self.stopped_at,
+            pauses=tuple(Pause(s, e) for s, e in zip(self.pause_starts, self.pause_ends, strict=True)),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "recordingId": self.recording_id,
+            "conversationId": self.conversation_id,
+            "recordingStateCallbackUri": self.callback_uri,
+            "recordingContentType": self.kind.content_type,
+            "recordingChannelType": self.kind.channel_type,
+            "recordingFormatType": self.kind.format,
+            "participants": list(self.participants),
+            "chunkCount": self.chunk_count,
+            "recordingState": self.state,
+            "startedAt": acs_timestamp(self.started_at),
+            "pauses": [
+                {"pausedAt": acs_timestamp(s), "resumedAt": acs_timestamp(e) if e else None}
+                for s, e in zip(self.pause_starts, [*self.pause_ends, None], strict=False)
+            ],
+            "stoppedAt": acs_timestamp(self.stopped_at) if self.stopped_at else None,
+            "eventId": self.event_id,
+            "documentIds": self.document_ids,
+        }
+
+
+class RecordingStore:
+    """Thread-safe registry of recordings; transitions happen under one lock."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._recordings: dict[str, Recording] = {}
+
+    def start(
+        self,
+        *,
+        conversation_id: str,
+        callback_uri: str,
+        kind: RecordingKind,
+        participants: tuple[str, ...],
+        chunk_count: int,
+    ) -> Recording:
+        recording = Recording(
+            recording_id=new_recording_id(),
+            conversation_id=conversation_id,
+            callback_uri=callback_uri,
+            kind=kind,
+            participants=participants,
+            chunk_count=chunk_count,
+            started_at=utc_now(),
+        )
+        with self._lock:
+            self._recordings[recording.recording_id] = recording
+            self._save(recording)
+        return recording
+
+    def get(self, recording_id: str, conversation_id: str | None = None) -> Recording:
+        with self._lock:
+            return self._find(recording_id, conversation_id)
+
+    def pause(self, recording_id: str, conversation_id: str | None = None) -> Recording:
+        with self._lock:
+            recording = self._find(recording_id, conversation_id)
+            if recording.state != ACTIVE:
+                raise bad_request(f"cannot pause a recording that is {recording.state}", "recordingId")
+            recording.state = PAUSED
+            recording.pause_starts.append(utc_now())
+            self._save(recording)
+            return recording
+
+    def resume(self, recording_id: str, conversation_id: str | None = None) -> Recording:
+        with self._lock:
+            recording = self._find(recording_id, conversation_id)
+            if recording.state != PAUSED:
+                raise bad_request(f"cannot resume a recording that is {recording.state}", "recordingId")
+            recording.state = ACTIVE
+            recording.pause_ends.append(utc_now())
+            self._save(recording)
+            return recording
+
+    def stop(self, recording_id: str, conversation_id: str | None = None) -> Recording:
+        """Mark the recording inactive; a pause still open ends at the stop."""
+        with self._lock:
+            recording = self._find(recording_id, conversation_id)
+            if recording.state == INACTIVE:
+                raise bad_request("the recording is already stopped", "recordingId")
+            now = utc_now()
+            if recording.state == PAUSED:
+                recording.pause_ends.append(now)
+            recording.state = INACTIVE
+            recording.stopped_at = now
+            self._save(recording)
+            return recording
+
+    def record_outcome(self, recording: Recording, event_id: str, document_ids: list[str]) -> None:
+        with self._lock:
+            recording.event_id = event_id
+            recording.document_ids = document_ids
+            self._save(recording)
+
+    def _find(self, recording_id: str, conversation_id: str | None) -> Recording:
+        recording = self._recordings.get(recording_id)
+        if recording is None or (
+            conversation_id is not None and recording.conversation_id != conversation_id
+        ):
+            raise not_found(f"recording {recording_id} not found", "recordingId")
+        return recording
+
+    def _save(self, recording: Recording) -> None:
+        write_json_atomic(self.root / f"{recording.recording_id}.json", recording.to_json())

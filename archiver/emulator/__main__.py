@@ -1,5 +1,0 @@
-"""``python -m archiver.emulator``: run the emulator in the foreground."""
-
-from archiver.emulator.server import main
-
-raise SystemExit(main())
