@@ -17,21 +17,17 @@ app = func.FunctionApp()
 @app.function_name("ingest_recording_event")
 @app.event_grid_trigger(arg_name="event")
 def ingest_recording_event(event: func.EventGridEvent) -> None:
-    """Validate and enqueue; never copies media (Event Grid waits only 30 s)."""
-    from archiver.ingress import event_grid_event_to_json, ingest
+    """Validate and enqueue; never copies media (Event Grid waits only 30 s).
+
+    The converter returns ``func.CloudEvent`` for a CloudEvents-schema subscription, whatever
+    this annotation says (a ``Union`` here would make the worker refuse to load the function).
+    """
+    from archiver.delivery import delivered_event_json
+    from archiver.ingress import ingest
     from archiver.runtime import get_runtime
 
     runtime = get_runtime()
-    payload = event_grid_event_to_json(
-        id=event.id,
-        topic=event.topic,
-        subject=event.subject,
-        event_type=event.event_type,
-        event_time=event.event_time,
-        data=event.get_json(),
-        data_version=event.data_version,
-    )
-    ingest(payload, runtime.settings, runtime.store, runtime.queue.put)
+    ingest(delivered_event_json(event), runtime.settings, runtime.store, runtime.queue.put)
 
 
 @app.function_name("archive_recording_chunk")

@@ -12,7 +12,6 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from archiver import logs
@@ -91,31 +90,3 @@ def ingest(
             log, logging.ERROR, logs.REJECTED, str(exc), event_id=event_id, reason=exc.reason, kept=kept
         )
     return result
-
-
-def event_grid_event_to_json(
-    *,
-    id: str | None,
-    topic: str | None,
-    subject: str | None,
-    event_type: str | None,
-    event_time: datetime | None,
-    data: Any,
-    data_version: str | None,
-) -> bytes:
-    """Rebuild the Event Grid schema JSON from the fields ``func.EventGridEvent`` exposes.
-
-    With CloudEvents delivery that converter leaves ``event_type``/``topic`` empty; the event
-    then fails validation as a wrong type with a message that says to subscribe with the Event
-    Grid schema, and is kept.
-    """
-    document = {
-        "id": id,
-        "topic": topic,
-        "subject": subject,
-        "eventType": event_type or "(empty: subscribe with the Event Grid schema, not CloudEvents)",
-        "eventTime": event_time.isoformat() if event_time else None,
-        "data": data,
-        "dataVersion": data_version,
-    }
-    return json.dumps(document).encode("utf-8")

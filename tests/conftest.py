@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -28,14 +27,10 @@ def emulator() -> Iterator[EmulatorProcess]:
 
 @pytest.fixture(scope="session")
 def function_app_functions() -> dict[str, dict[str, Any]]:
-    """``app.get_functions()`` may run once per process: do it once, share the bindings."""
-    import function_app
+    """Each function's trigger binding as the host indexes it (``get_functions()`` runs once)."""
+    from archiver.dev.host import local_host
 
-    functions = {}
-    for function in function_app.app.get_functions():
-        [trigger] = [b for b in function.get_bindings() if b.type.endswith("Trigger")]
-        functions[function.get_function_name()] = json.loads(json.dumps(trigger.get_dict_repr(), default=str))
-    return functions
+    return {name: function.binding for name, function in local_host().functions.items()}
 
 
 # --- Every log line of every test is scanned for secrets and raw participant identities ---

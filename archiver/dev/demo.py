@@ -108,9 +108,8 @@ def _source_sha256(admin: EmulatorAdmin, url: str) -> str:
 
 
 def run_demo() -> int:
-    import function_app
     from archiver import layout, participants
-    from archiver.dev.host import drain_queue, event_grid_events
+    from archiver.dev.host import drain_queue, local_host
     from archiver.runtime import get_runtime, reset_runtime
 
     access_key = base64.b64encode(os.urandom(32)).decode()
@@ -136,11 +135,14 @@ def run_demo() -> int:
                 stopped = _record(admin, call)
                 events.append(emulator.state_dir / "events" / f"{stopped['eventId']}.json")
             _say("\nDelivering the RecordingFileStatusUpdated events to ingest_recording_event ...")
+            host = local_host()
             for path in events:
-                for event in event_grid_events(path.read_bytes()):
-                    function_app.ingest_recording_event(event)
+                for invocation in host.deliver_event_grid(path.read_bytes()):
+                    if invocation.error is not None:
+                        raise invocation.error
             _say("Running archive_recording_chunk on the job queue until it is empty ...")
-            report = drain_queue(runtime.queue, function_app.archive_recording_chunk, timeout=300)
+            worker = host.queue_message_invoker("archive_recording_chunk")
+            report = drain_queue(runtime.queue, worker, timeout=300)
             _say(f"  {report.succeeded} chunk job(s) archived, {report.raised} raised")
 
             sources = {

@@ -19,8 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import function_app
-from archiver.dev.host import drain_queue
+from archiver.dev.host import drain_queue, local_host
 from archiver.runtime import get_runtime
 
 
@@ -79,9 +78,8 @@ def main() -> None:
     point, amount = sys.argv[1], int(sys.argv[2])
     {"mid_download": lambda: kill_mid_download(amount), "after_staging": lambda: kill_after_staging(amount),
      "before_manifest": kill_before_manifest}[point]()  # fmt: skip
-    drain_queue(
-        get_runtime().queue, function_app.archive_recording_chunk, invisible_while_running=3, timeout=60
-    )
+    worker = local_host().queue_message_invoker("archive_recording_chunk")
+    drain_queue(get_runtime().queue, worker, invisible_while_running=3, timeout=60)
     sys.exit(3)  # reaching this means the kill point was never hit
 
 

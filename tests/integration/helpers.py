@@ -6,9 +6,8 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import function_app
 from archiver.dev.emulator.client import EmulatorAdmin
-from archiver.dev.host import DrainReport, drain_queue, event_grid_events
+from archiver.dev.host import DrainReport, Invocation, drain_queue, local_host
 from archiver.runtime import Runtime
 
 PEOPLE = ["8:acs:aaaaaaaa-0000-4000-8000-000000000001_00000021-0000-0000-0000-000000000001", "4:+14255550199"]
@@ -24,15 +23,28 @@ def seed(admin: EmulatorAdmin, **fields: Any) -> tuple[dict[str, Any], bytes]:
     return document, json.dumps(document["event"]).encode()
 
 
-def deliver(payload: bytes) -> None:
-    """What the host does with one Event Grid delivery."""
-    for event in event_grid_events(payload):
-        function_app.ingest_recording_event(event)
+def deliver(payload: bytes) -> list[Invocation]:
+    """What the host does with one Event Grid delivery; raises what a function raised."""
+    invocations = local_host().deliver_event_grid(payload)
+    for invocation in invocations:
+        if invocation.error is not None:
+            raise invocation.error
+    return invocations
 
 
 def work(runtime: Runtime, **options: Any) -> DrainReport:
+    """Run ``archive_recording_chunk`` on the job queue until it is empty, as the host would."""
     options.setdefault("timeout", 120)
-    return drain_queue(runtime.queue, function_app.archive_recording_chunk, **options)
+    return drain_queue(
+        runtime.queue, local_host().queue_message_invoker("archive_recording_chunk"), **options
+    )
+
+
+def fire_redrive() -> None:
+    """The redrive timer firing once; raises what the function raised."""
+    invocation = local_host().fire_timer("redrive_failed_jobs")
+    if invocation.error is not None:
+        raise invocation.error
 
 
 def work_in_parallel(runtime: Runtime, workers: int, **options: Any) -> None:

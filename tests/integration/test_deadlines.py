@@ -8,12 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-import function_app
 from archiver.dev.emulator.client import EmulatorAdmin
 from archiver.events import jobs_from_event, split_payload
 from archiver.jobs import RecordingJob
 from archiver.runtime import Runtime, get_runtime, reset_runtime
-from tests.integration.helpers import deliver, failures, names, rejections, seed, work
+from tests.integration.helpers import deliver, failures, fire_redrive, names, rejections, seed, work
 
 
 def job_for(runtime: Runtime, payload: bytes, *, event_time: datetime | None = None) -> RecordingJob:
@@ -30,7 +29,7 @@ def test_poisoned_job_is_redriven_and_archived(runtime: Runtime, admin: Emulator
     _, payload = seed(admin)
     runtime.queue.ensure()
     runtime.queue.poison.send_message(job_for(runtime, payload).to_message())
-    function_app.redrive_failed_jobs(None)  # the timer function
+    fire_redrive()
     assert runtime.queue.poison.get_queue_properties().approximate_message_count == 0
     work(runtime)
     assert [n for n in names(runtime.store.archive) if n.endswith(".wav")]
@@ -45,7 +44,7 @@ def test_poisoned_job_past_its_deadline_is_recorded_as_lost(
     runtime.queue.ensure()
     runtime.queue.poison.send_message(expired.to_message())
     with caplog.at_level(logging.INFO, logger="archiver"):
-        function_app.redrive_failed_jobs(None)
+        fire_redrive()
     [failure] = failures(runtime)
     assert failure["reason"] == "recording_lost" and failure["marginSeconds"] < 0
     assert runtime.queue.jobs.get_queue_properties().approximate_message_count == 0
@@ -91,7 +90,7 @@ def test_unexpected_errors_are_poisoned_then_redriven(
     report = work(runtime, visibility_timeout=0)
     assert (report.raised, report.poisoned) == (5, 1)  # the host's maxDequeueCount
     monkeypatch.setattr(Archiver, "archive", real)
-    function_app.redrive_failed_jobs(None)
+    fire_redrive()
     work(runtime)
     assert [n for n in names(runtime.store.archive) if n.endswith(".wav")]
 

@@ -15,13 +15,12 @@ from typing import Any
 
 import pytest
 
-import function_app
 from archiver import layout, participants
 from archiver.cli import main as cli_main
 from archiver.dev.emulator.client import EmulatorAdmin
-from archiver.dev.host import drain_queue, event_grid_events
 from archiver.events import jobs_from_event, split_payload
 from archiver.runtime import Runtime
+from tests.integration.helpers import deliver, work
 from tests.support import SAMPLES
 
 PEOPLE = ["8:acs:7d0c5b1e-2f3a-4b6c-9d8e-1a2b3c4d5e6f_00000021-aaaa-bbbb-cccc-000000000009", "4:+14255550100"]
@@ -36,9 +35,8 @@ def seed(
 
 
 def deliver_through_function_app(runtime: Runtime, sample: Path) -> None:
-    for event in event_grid_events(sample.read_bytes()):
-        function_app.ingest_recording_event(event)
-    report = drain_queue(runtime.queue, function_app.archive_recording_chunk, timeout=120)
+    deliver(sample.read_bytes())
+    report = work(runtime)
     assert report.raised == 0, report.errors
 
 
@@ -116,20 +114,3 @@ def test_2021_event_without_locations(runtime: Runtime, admin: EmulatorAdmin) ->
     assert_archived(runtime, sample, sources, {})
     paths = [r["path"] for r in admin.stats()["requests"]]
     assert f"/recording/download/{doc}" in paths and f"/recording/download/{doc}/metadata" in paths
-
-
-def test_cloudevents_delivery_to_the_trigger_is_kept_with_an_explanation(runtime: Runtime) -> None:
-    """The Python Event Grid converter leaves type and topic empty for CloudEvents deliveries."""
-    import azure.functions as func
-
-    sample = json.loads((SAMPLES / "cloudevent-unmixed-wav-2chunks.json").read_text())
-    event = func.EventGridEvent(
-        id=sample["id"], data=sample["data"], topic="", subject=sample["subject"],
-        event_type="", event_time=None, data_version="",
-    )  # fmt: skip
-    function_app.ingest_recording_event(event)
-    [kept] = [json.loads(runtime.store.rejected.download_blob(b.name).readall())
-              for b in runtime.store.rejected.list_blobs()]  # fmt: skip
-    assert kept["reason"] == "wrong_event_type"
-    assert "subscribe with the Event Grid schema" in kept["message"]
-    assert not list(runtime.store.archive.list_blobs())
