@@ -14,9 +14,12 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archiver.settings import SettingsError
+
+if TYPE_CHECKING:
+    from archiver.records import IndexEntry
 
 
 def _archive(args: argparse.Namespace) -> int:
@@ -33,7 +36,7 @@ def _archive(args: argparse.Namespace) -> int:
     result = ingest(payload, runtime.settings, runtime.store, jobs.append)
     summary: dict[str, Any] = {"rejected": result.rejected, "chunks": [], "failed": []}
     code = 1 if result.rejected else 0
-    container = runtime.store.archive.container_name
+    container = runtime.store.archive_container
     for job in jobs:
         try:
             summary["chunks"].append(summary_line(runtime.archiver.archive(job), container))
@@ -58,7 +61,7 @@ def _participants(args: argparse.Namespace) -> int:
     if args.action == "find":
         entries = participants.find(store, args.participant_id)
         if args.json:
-            print(json.dumps(entries, indent=2))
+            print(json.dumps([e.model_dump(mode="json", by_alias=True) for e in entries], indent=2))
         else:
             print(format_index_table(entries))
         return 0
@@ -73,16 +76,15 @@ def _participants(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_index_table(entries: list[dict[str, Any]]) -> str:
+def format_index_table(entries: list[IndexEntry]) -> str:
     if not entries:
         return "no recordings found"
     rows = [("start", "call", "chunk", "channel", "duration", "bytes", "media blob")]
     for e in entries:
-        seconds = f"{(e.get('durationMs') or 0) / 1000:.1f}s"
-        channel = "mixed" if e.get("channel") is None else str(e["channel"])
-        media = e["media"]
-        rows.append((str(e.get("startTime", ""))[:19], e["callId"], str(e["chunkIndex"]), channel, seconds,
-                     str(media["size"]), media["blob"]))  # fmt: skip
+        start = e.start_time.isoformat()[:19] if e.start_time else ""
+        channel = "mixed" if e.channel is None else str(e.channel)
+        seconds = f"{(e.duration_ms or 0) / 1000:.1f}s"
+        rows.append((start, e.call_id, str(e.chunk_index), channel, seconds, str(e.media.size), e.media.blob))
     return format_table(rows)
 
 

@@ -71,6 +71,12 @@ class SourceUnavailable(TransientError):
     reason = "source_unavailable"
 
 
+class SourceMissing(TransientError):
+    """404 from the source. Before the deadline ACS may just be slow; after it, the file is gone."""
+
+    reason = "source_not_found"
+
+
 class ArchiveBusy(TransientError):
     """Another worker holds the lease on this chunk's archive blob right now."""
 

@@ -78,8 +78,6 @@ def ingest(
             **job.log_fields(),
             margin_s=job.margin_seconds(),
         )
-    if rejections:
-        store.ensure_containers()
     for rejection in rejections:
         exc, event_id = rejection.error, rejection.event_id
         kept = store.keep_rejected(rejection.payload, reason=exc.reason, message=str(exc), event_id=event_id)

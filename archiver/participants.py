@@ -9,39 +9,45 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import suppress
 from pathlib import Path
-from typing import Any
-
-from azure.core.exceptions import ResourceNotFoundError
 
 from archiver import layout
+from archiver.metadata import parse_metadata
+from archiver.records import IndexEntry
 from archiver.store import ArchiveStore
 
 
-def find(store: ArchiveStore, participant_id: str) -> list[dict[str, Any]]:
+def find(store: ArchiveStore, participant_id: str) -> list[IndexEntry]:
     """Index entries for ``participant_id`` whose chunk is committed, oldest first."""
-    prefix = layout.participant_digest(participant_id) + "/"
-    entries = []
-    for name in store.names(store.index, prefix):
-        entry = store.read_json(store.index, name)
-        if entry is None or entry.get("participantId") != participant_id.strip():
-            continue
-        if store.exists(store.archive, entry["chunkManifest"]):
-            entries.append(entry)
-    return sorted(entries, key=lambda e: (str(e.get("startTime")), e.get("chunkIndex", 0)))
+    wanted = participant_id.strip()
+    entries = [
+        entry
+        for _, entry in store.index_entries(layout.participant_digest(participant_id))
+        if entry.participant_id == wanted and store.archived_exists(entry.chunk_manifest)
+    ]
+    return sorted(entries, key=lambda e: (e.start_time.isoformat() if e.start_time else "", e.chunk_index))
 
 
 def export(store: ArchiveStore, participant_id: str, destination: Path) -> Iterator[Path]:
     """Copy every recording chunk (media + metadata) the person is in to ``destination``."""
-    for entry in find(store, participant_id):
-        for name in (entry["media"]["blob"], entry["metadataBlob"]):
+    entries = find(store, participant_id)
+    for entry in entries:
+        for name in (entry.media.blob, entry.metadata_blob):
             target = destination / name
             target.parent.mkdir(parents=True, exist_ok=True)
             with target.open("wb") as handle:
-                store.archive.download_blob(name).readinto(handle)
+                store.download_archived(name, handle)
             yield target
-    (destination / "index.json").write_text(json.dumps(find(store, participant_id), indent=2))
+    index = [entry.model_dump(mode="json", by_alias=True) for entry in entries]
+    (destination / "index.json").write_text(json.dumps(index, indent=2))
+
+
+def _index_names_for_chunk(store: ArchiveStore, metadata_name: str) -> list[str]:
+    """Index entries of everyone in the chunk, from its archived metadata (no dangling entry)."""
+    raw = store.read_archived(metadata_name)
+    metadata = parse_metadata(raw, max_bytes=max(len(raw), 1))
+    stem = metadata_name.removesuffix(".metadata.json")
+    return [f"{layout.participant_digest(p.participant_id)}/{stem}.json" for p in metadata.participants]
 
 
 def erase(store: ArchiveStore, participant_id: str, *, dry_run: bool = True) -> list[str]:
@@ -49,34 +55,28 @@ def erase(store: ArchiveStore, participant_id: str, *, dry_run: bool = True) -> 
 
     A person's voice cannot be cut out of a mixed recording, so erasure works per recording:
     its media, metadata and manifests, and the index entries of everyone in it (read from the
-    archived metadata, so no other person keeps a dangling entry). Returns the blob names
-    (``container/name``) deleted, or that would be with ``dry_run``. With blob soft delete or
-    versioning on (the deployed default), deleted data stays recoverable for that retention
-    period; purge it there if the request requires it.
+    archived metadata). Returns the blob names (``container/name``) deleted, or that would be
+    with ``dry_run``. With blob soft delete or versioning on (the deployed default), deleted
+    data stays recoverable for that retention period; purge it there if the request requires it.
     """
     digest = layout.participant_digest(participant_id)
-    own_entries = [
-        e for e in (store.read_json(store.index, n) for n in store.names(store.index, digest + "/")) if e
-    ]
-    folders = sorted({entry["recordingManifest"].rsplit("/", 1)[0] for entry in own_entries})
-    doomed: list[tuple[Any, str]] = []
+    own = store.index_entries(digest)
+    folders = sorted({entry.recording_manifest.rsplit("/", 1)[0] for _, entry in own})
+    archived: list[str] = []
+    index: list[str] = []
     for folder in folders:
-        archived = list(store.names(store.archive, folder + "/"))
-        for name in archived:
+        names = store.archived_names(folder + "/")
+        for name in names:
             if name.endswith(".metadata.json"):
-                raw = store.archive.download_blob(name).readall()
-                people = json.loads(raw).get("participants") or []
-                stem = name.removesuffix(".metadata.json")
-                for person in people:
-                    if isinstance(person, dict) and isinstance(person.get("participantId"), str):
-                        key = layout.participant_digest(person["participantId"])
-                        doomed.append((store.index, f"{key}/{stem}.json"))
-        doomed.extend((store.archive, name) for name in archived)
-    doomed.extend((store.index, n) for n in store.names(store.index, digest + "/"))
-    unique = list(dict.fromkeys((container.container_name, name) for container, name in doomed))
-    containers = {store.index.container_name: store.index, store.archive.container_name: store.archive}
+                index.extend(_index_names_for_chunk(store, name))
+        archived.extend(names)
+    index.extend(store.index_entry_names(digest))
+    archived, index = list(dict.fromkeys(archived)), list(dict.fromkeys(index))
     if not dry_run:
-        for container_name, name in unique:
-            with suppress(ResourceNotFoundError):
-                containers[container_name].delete_blob(name, delete_snapshots="include")
-    return [f"{container}/{name}" for container, name in unique]
+        for name in index:
+            store.delete_index_entry(name)
+        for name in archived:
+            store.delete_archived(name)
+    return [f"{store.index_container}/{n}" for n in index] + [
+        f"{store.archive_container}/{n}" for n in archived
+    ]

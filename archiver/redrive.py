@@ -36,7 +36,6 @@ def redrive(settings: Settings, store: ArchiveStore, queue: JobQueue) -> Redrive
         try:
             job = RecordingJob.from_message(message.content)
         except ValidationError as exc:
-            store.ensure_containers()
             store.keep_rejected(str(message.content).encode(), reason="invalid_job", message=str(exc))
             report.invalid += 1
         else:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -24,9 +24,9 @@ from archiver.errors import (
     ConfigurationError,
     InvalidMetadata,
     PermanentError,
+    SourceMissing,
     SourceNotAllowed,
     SourceUnavailable,
-    TransientError,
 )
 from archiver.settings import Settings
 from archiver.urls import check_source_url
@@ -39,12 +39,7 @@ log = logging.getLogger("archiver.source")
 ACS_SCOPE = "https://communication.azure.com/.default"
 MAX_REDIRECTS = 5
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
-
-
-class SourceMissing(TransientError):
-    """404 from the source. Before the deadline ACS may just be slow; after it, the file is gone."""
-
-    reason = "source_not_found"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -84,6 +79,13 @@ class _LocalRoutingTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self._inner.close()
+
+
+def transport_failure(exc: httpx.TransportError, url: str, *, where: str = "") -> SourceUnavailable:
+    """The one translation of an httpx transport error (never its text: it may carry a URL)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return SourceUnavailable(f"{redact(url)} timed out ({type(exc).__name__})", reason="timeout")
+    return SourceUnavailable(f"{redact(url)}: {type(exc).__name__}{where}", reason="connection_error")
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -187,14 +189,8 @@ class SourceClient:
             try:
                 request = self._http.build_request(method, url, headers=request_headers)
                 response = self._http.send(request, stream=True)
-            except httpx.TimeoutException as exc:
-                raise SourceUnavailable(
-                    f"{redact(url)} timed out ({type(exc).__name__})", reason="timeout"
-                ) from None
             except httpx.TransportError as exc:
-                raise SourceUnavailable(
-                    f"{redact(url)}: {type(exc).__name__}", reason="connection_error"
-                ) from None
+                raise transport_failure(exc, url) from None
             if response.status_code not in (301, 302, 303, 307, 308):
                 return response
             location = response.headers.get("location", "")
@@ -213,7 +209,12 @@ class SourceClient:
             f"more than {MAX_REDIRECTS} redirects from {redact(url)}", reason="redirect_loop"
         )
 
-    def _with_retries(self, what: Callable[[], bytes], url: str) -> bytes:
+    def with_retries(self, what: Callable[[], T], url: str) -> T:
+        """The client's one retry loop: ``what`` again after each ``SourceUnavailable``.
+
+        The server's Retry-After is honoured (capped) for HTTP answers only; a connection that
+        failed says nothing about when to come back.
+        """
         for attempt in range(self._retry.attempts):
             try:
                 return what()
@@ -257,9 +258,7 @@ class SourceClient:
                                 reason="metadata_too_large",
                             )
                 except httpx.TransportError as exc:
-                    raise SourceUnavailable(
-                        f"{redact(url)}: {type(exc).__name__}", reason="connection_error"
-                    ) from None
+                    raise transport_failure(exc, url) from None
                 if declared is not None and declared.isdigit() and int(declared) != len(body):
                     raise SourceUnavailable(
                         f"{redact(url)}: body shorter than Content-Length", reason="short_body"
@@ -270,7 +269,7 @@ class SourceClient:
                     )
                 return bytes(body)
 
-        return self._with_retries(attempt, url)
+        return self.with_retries(attempt, url)
 
     def open_media(self, url: str, *, offset: int = 0) -> MediaDownload:
         return MediaDownload(self, url, offset)
@@ -345,25 +344,7 @@ class MediaDownload:
             self._first = None
 
     def _open_with_retries(self) -> httpx.Response:
-        policy = self._client._retry
-        for attempt in range(policy.attempts):
-            try:
-                return self._open()
-            except SourceUnavailable as exc:
-                if attempt + 1 >= policy.attempts:
-                    raise
-                delay = policy.delay(
-                    attempt, exc.retry_after if exc.reason.startswith("source_http") else None
-                )
-                log.warning(
-                    "source retry url=%s reason=%s attempt=%d delay=%.1fs",
-                    redact(self._url),
-                    exc.reason,
-                    attempt + 1,
-                    delay,
-                )
-                self._client._sleep(delay)
-        raise AssertionError("unreachable")
+        return self._client.with_retries(self._open, self._url)
 
     def __iter__(self) -> Iterator[bytes]:
         response = self._first or self._open_with_retries()
@@ -400,9 +381,7 @@ class MediaDownload:
                 if failures >= policy.attempts:
                     if isinstance(exc, SourceUnavailable):
                         raise
-                    raise SourceUnavailable(
-                        f"{redact(self._url)}: {type(exc).__name__} mid-body", reason="connection_error"
-                    ) from None
+                    raise transport_failure(exc, self._url, where=" mid-body") from None
                 delay = policy.delay(failures - 1)
                 log.warning(
                     "source resume url=%s at=%d reason=%s delay=%.1fs",

@@ -1,4 +1,8 @@
-"""The archive account: clients, containers, and the small JSON records we keep there.
+"""The archive account: its containers and the only code that writes or reads our records.
+
+Callers get typed operations (a ``ChunkManifest`` in, a ``ChunkManifest`` out); no other module
+touches a container client, so the blob names, content settings and write conditions of every
+record live here and nowhere else.
 
 Idempotency comes from storage conditions, not from looking first: records that must be
 written once use ``overwrite=False`` (If-None-Match: *) and treat ``ResourceExistsError`` as
@@ -8,19 +12,27 @@ written once use ``overwrite=False`` (If-None-Match: *) and treat ``ResourceExis
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from contextlib import suppress
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any, TypeVar
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
+from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient, ContentSettings
 
+from archiver.records import (
+    ChunkManifest,
+    FailedJobRecord,
+    IndexEntry,
+    Record,
+    RecordingManifest,
+    RejectedEventRecord,
+)
 from archiver.settings import FAILURES_CONTAINER, INDEX_CONTAINER, REJECTED_CONTAINER, Settings
 
 JSON = ContentSettings(content_type="application/json")
 _POOL = 32  # HTTP connections per host: enough for COPY_CONCURRENCY x a few parallel jobs
+R = TypeVar("R", bound=Record)
 
 
 def make_blob_service(settings: Settings) -> BlobServiceClient:
@@ -45,12 +57,14 @@ def make_blob_service(settings: Settings) -> BlobServiceClient:
     )
 
 
-def to_json(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, indent=2, sort_keys=True, default=str).encode("utf-8") + b"\n"
-
-
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def md5_settings(body: bytes, content_type: str) -> ContentSettings:
+    """Content settings with Content-MD5, so storage verifies the upload and readers can too."""
+    digest = hashlib.md5(body, usedforsecurity=False).digest()
+    return ContentSettings(content_type=content_type, content_md5=bytearray(digest))
 
 
 class ArchiveStore:
@@ -68,6 +82,14 @@ class ArchiveStore:
     def from_settings(cls, settings: Settings) -> ArchiveStore:
         return cls(make_blob_service(settings), settings)
 
+    @property
+    def archive_container(self) -> str:
+        return str(self.archive.container_name)
+
+    @property
+    def index_container(self) -> str:
+        return str(self.index.container_name)
+
     def close(self) -> None:
         self.service.close()
 
@@ -80,32 +102,98 @@ class ArchiveStore:
                 container.create_container()
         self._ensured = True
 
-    # Write-once records --------------------------------------------------------------------
+    # Generic, private: one way to write once and to read a record --------------------------
 
-    def create_once(
-        self, container: ContainerClient, name: str, body: bytes, settings: ContentSettings = JSON
-    ) -> bool:
+    def _create_once(self, container: ContainerClient, name: str, body: bytes) -> bool:
         """Write ``body`` unless the blob exists; True if this call created it."""
         try:
-            container.upload_blob(name, body, overwrite=False, content_settings=settings)
+            container.upload_blob(
+                name, body, overwrite=False, content_settings=md5_settings(body, "application/json")
+            )
         except ResourceExistsError:
             return False
         return True
 
-    def read_json(self, container: ContainerClient, name: str) -> dict[str, Any] | None:
+    def _read(self, container: ContainerClient, name: str, model: type[R]) -> R | None:
         try:
             data = container.download_blob(name).readall()
         except ResourceNotFoundError:
             return None
-        loaded = json.loads(data)
-        return loaded if isinstance(loaded, dict) else None
+        return model.model_validate_json(data)
 
-    def exists(self, container: ContainerClient, name: str) -> bool:
-        return bool(container.get_blob_client(name).exists())
-
-    def names(self, container: ContainerClient, prefix: str) -> Iterator[str]:
+    @staticmethod
+    def _names(container: ContainerClient, prefix: str) -> Iterator[str]:
         for blob in container.list_blobs(name_starts_with=prefix):
             yield blob.name
+
+    # Archived bytes: media and metadata ----------------------------------------------------
+
+    def media_blob(self, name: str) -> BlobClient:
+        """The blob a copy streams into (``blob_copy`` owns how it is written)."""
+        return self.archive.get_blob_client(name)
+
+    def put_metadata(self, name: str, raw: bytes) -> None:
+        """The chunk's metadata exactly as ACS served it, with its Content-MD5."""
+        self.archive.upload_blob(
+            name, raw, overwrite=True, content_settings=md5_settings(raw, "application/json")
+        )
+
+    def read_archived(self, name: str) -> bytes:
+        return bytes(self.archive.download_blob(name).readall())
+
+    def download_archived(self, name: str, handle: IO[bytes]) -> None:
+        self.archive.download_blob(name).readinto(handle)
+
+    def archived_names(self, prefix: str) -> list[str]:
+        return list(self._names(self.archive, prefix))
+
+    def archived_exists(self, name: str) -> bool:
+        return bool(self.archive.get_blob_client(name).exists())
+
+    def delete_archived(self, name: str) -> None:
+        with suppress(ResourceNotFoundError):
+            self.archive.delete_blob(name, delete_snapshots="include")
+
+    # Manifests -----------------------------------------------------------------------------
+
+    def create_chunk_manifest(self, name: str, manifest: ChunkManifest) -> bool:
+        return self._create_once(self.archive, name, manifest.to_json_bytes())
+
+    def chunk_manifest(self, name: str) -> ChunkManifest | None:
+        return self._read(self.archive, name, ChunkManifest)
+
+    def chunk_manifests(self, folder: str) -> list[tuple[str, ChunkManifest]]:
+        """Every committed chunk of the recording in ``folder``, in chunk order."""
+        names = sorted(
+            n for n in self._names(self.archive, f"{folder}/chunk-") if n.endswith(".manifest.json")
+        )
+        found = [(name, self.chunk_manifest(name)) for name in names]
+        return [(name, manifest) for name, manifest in found if manifest is not None]
+
+    def create_recording_manifest(self, name: str, manifest: RecordingManifest) -> bool:
+        return self._create_once(self.archive, name, manifest.to_json_bytes())
+
+    def recording_manifest(self, name: str) -> RecordingManifest | None:
+        return self._read(self.archive, name, RecordingManifest)
+
+    # Participant index ---------------------------------------------------------------------
+
+    def create_index_entry(self, name: str, entry: IndexEntry) -> bool:
+        return self._create_once(self.index, name, entry.to_json_bytes())
+
+    def index_entries(self, digest: str) -> list[tuple[str, IndexEntry]]:
+        """Every entry stored under one participant digest."""
+        found = [
+            (name, self._read(self.index, name, IndexEntry)) for name in self._names(self.index, f"{digest}/")
+        ]
+        return [(name, entry) for name, entry in found if entry is not None]
+
+    def index_entry_names(self, digest: str) -> list[str]:
+        return list(self._names(self.index, f"{digest}/"))
+
+    def delete_index_entry(self, name: str) -> None:
+        with suppress(ResourceNotFoundError):
+            self.index.delete_blob(name, delete_snapshots="include")
 
     # Rejections and failures ---------------------------------------------------------------
 
@@ -114,17 +202,28 @@ class ArchiveStore:
         received = now_utc()
         digest = hashlib.sha256(raw).hexdigest()
         name = f"{received:%Y/%m/%d}/{reason}/{digest[:32]}.json"
-        record = {
-            "reason": reason,
-            "message": message,
-            "eventId": event_id,
-            "receivedAt": received.isoformat(),
-            "payloadSha256": digest,
-            "payload": raw.decode("utf-8", errors="replace"),
-        }
-        self.create_once(self.rejected, name, to_json(record))
+        record = RejectedEventRecord(
+            reason=reason,
+            message=message,
+            event_id=event_id,
+            received_at=received,
+            payload_sha256=digest,
+            payload=raw.decode("utf-8", errors="replace"),
+        )
+        self.ensure_containers()
+        self._create_once(self.rejected, name, record.to_json_bytes())
         return name
 
-    def keep_failure(self, name: str, record: dict[str, Any]) -> None:
+    def rejected_event(self, name: str) -> RejectedEventRecord | None:
+        return self._read(self.rejected, name, RejectedEventRecord)
+
+    def keep_failure(self, name: str, record: FailedJobRecord) -> None:
         """Record (or update) why a job could not be archived; overwritten with the latest reason."""
-        self.failures.upload_blob(name, to_json(record), overwrite=True, content_settings=JSON)
+        self.ensure_containers()
+        body = record.to_json_bytes()
+        self.failures.upload_blob(
+            name, body, overwrite=True, content_settings=md5_settings(body, "application/json")
+        )
+
+    def failed_job(self, name: str) -> FailedJobRecord | None:
+        return self._read(self.failures, name, FailedJobRecord)

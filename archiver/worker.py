@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
@@ -24,15 +25,23 @@ from archiver.errors import ArchiveBusy, ConfigurationError, PermanentError, Rec
 from archiver.jobqueue import JobQueue
 from archiver.jobs import RecordingJob
 from archiver.pipeline import Archiver, ChunkResult
+from archiver.records import FailedJobRecord
 from archiver.settings import Settings
 from archiver.store import ArchiveStore, now_utc
 
 log = logging.getLogger("archiver.worker")
 
 
+class JobStatus(StrEnum):
+    ARCHIVED = "archived"
+    ALREADY_ARCHIVED = "already_archived"
+    FAILED = "failed"
+    RETRY = "retry"
+
+
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # archived | already_archived | failed | retry
+    status: JobStatus
     job: RecordingJob | None
     reason: str | None = None
     result: ChunkResult | None = None
@@ -40,26 +49,23 @@ class Outcome:
 
 def record_failure(store: ArchiveStore, job: RecordingJob, exc: Exception, reason: str) -> str:
     """Keep a job we gave up on, with enough to redo it by hand while the source exists."""
-    store.ensure_containers()
     name = layout.failure_blob(job)
-    store.keep_failure(
-        name,
-        {
-            "reason": reason,
-            "message": str(exc),
-            "recordedAt": now_utc().isoformat(),
-            "deadline": job.recording.deadline.isoformat(),
-            "marginSeconds": round(job.margin_seconds(), 1),
-            "job": job.model_dump(mode="json"),
-        },
+    record = FailedJobRecord(
+        reason=reason,
+        message=str(exc),
+        recorded_at=now_utc(),
+        deadline=job.recording.deadline,
+        margin_seconds=round(job.margin_seconds(), 1),
+        job=job.model_dump(mode="json"),
     )
+    store.keep_failure(name, record)
     return name
 
 
 def give_up(store: ArchiveStore, job: RecordingJob, exc: Exception, reason: str) -> Outcome:
     kept = record_failure(store, job, exc, reason)
     logs.emit(log, logging.ERROR, logs.FAILED, str(exc), **job.log_fields(), reason=reason, kept=kept)
-    return Outcome("failed", job, reason)
+    return Outcome(JobStatus.FAILED, job, reason)
 
 
 def retry_later(
@@ -84,7 +90,7 @@ def retry_later(
     else:
         logs.emit(log, logging.WARNING, logs.RETRY, str(exc), **fields)
     report_margin(settings, job)
-    return Outcome("retry", job, exc.reason)
+    return Outcome(JobStatus.RETRY, job, exc.reason)
 
 
 def requeue_backoff(attempt: int) -> float:
@@ -113,14 +119,13 @@ def process_message(
     try:
         job = RecordingJob.from_message(body)
     except ValidationError as exc:
-        store.ensure_containers()
         kept = store.keep_rejected(
             body if isinstance(body, bytes) else body.encode(), reason="invalid_job", message=str(exc)
         )
         logs.emit(
             log, logging.ERROR, logs.FAILED, "queue message is not a job", reason="invalid_job", kept=kept
         )
-        return Outcome("failed", None, "invalid_job")
+        return Outcome(JobStatus.FAILED, None, "invalid_job")
     try:
         result = archiver.archive(job)
     except PermanentError as exc:
@@ -133,10 +138,10 @@ def process_message(
         logs.ARCHIVED,
         "chunk archived",
         **job.log_fields(),
-        outcome=result.outcome,
-        bytes=result.manifest["media"]["size"],
-        sha256=result.manifest["media"]["sha256"],
+        outcome=result.outcome.value,
+        bytes=result.manifest.media.size,
+        sha256=result.manifest.media.sha256,
         source_bytes=result.source_bytes,
         recording_complete=result.recording_manifest is not None,
     )
-    return Outcome(result.outcome, job, None, result)
+    return Outcome(JobStatus(result.outcome.value), job, None, result)

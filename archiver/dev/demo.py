@@ -155,21 +155,19 @@ def run_demo() -> int:
             rows: list[tuple[str, ...]] = [
                 ("blob (container recordings)", "bytes", "sha256", "matches source")
             ]
-            for name in sorted(runtime.store.names(runtime.store.archive, "")):
-                if not name.endswith("manifest.json"):
-                    continue
-                manifest = runtime.store.read_json(runtime.store.archive, name) or {}
-                if manifest.get("kind") != "chunk":
+            for name in sorted(runtime.store.archived_names("")):
+                if name.endswith("/manifest.json"):
                     rows.append((name, "", "", "recording complete"))
                     continue
-                media, meta = manifest["media"], manifest["metadata"]
-                same = (
-                    "yes"
-                    if _source_sha256(admin, sources[manifest["documentId"]]) == media["sha256"]
-                    else "NO"
+                manifest = runtime.store.chunk_manifest(name) if name.endswith(".manifest.json") else None
+                if manifest is None:
+                    continue
+                media, meta = manifest.media, manifest.metadata
+                matches = _source_sha256(admin, sources[manifest.document_id]) == media.sha256
+                rows.append(
+                    (media.blob, f"{media.size:,}", media.sha256[:16] + "…", "yes" if matches else "NO")
                 )
-                rows.append((media["blob"], f"{media['size']:,}", media["sha256"][:16] + "…", same))
-                rows.append((meta["blob"], f"{meta['size']:,}", meta["sha256"][:16] + "…", "byte for byte"))
+                rows.append((meta.blob, f"{meta.size:,}", meta.sha256[:16] + "…", "byte for byte"))
                 rows.append((name, "", "", "commit point"))
             _say("\nArchived:\n" + format_table(rows))
             people = {p: participants.find(runtime.store, p) for call in CALLS for p in call["participants"]}
@@ -177,10 +175,10 @@ def run_demo() -> int:
                 ("participant", "index key (sha256)", "recordings", "channel(s)")
             ]
             for person, entries in people.items():
-                channels = ",".join("mixed" if e["channel"] is None else str(e["channel"]) for e in entries)
+                channels = ",".join("mixed" if e.channel is None else str(e.channel) for e in entries)
                 key = layout.participant_digest(person)[:16] + "…"
                 index_rows.append(
-                    (mask(person), key, str(len({e["recordingManifest"] for e in entries})), channels)
+                    (mask(person), key, str(len({e.recording_manifest for e in entries})), channels)
                 )
             _say("\nParticipant index (container participant-index):\n" + format_table(index_rows))
             first = CALLS[0]["participants"][0]

@@ -127,8 +127,8 @@ def test_worker_memory_stays_flat_for_a_256_mib_recording(emulator: EmulatorProc
 
     assert outcome.status == "archived", outcome.reason
     assert outcome.result is not None
-    assert outcome.result.manifest["media"]["sha256"] == sha256
-    assert outcome.result.manifest["media"]["size"] == SIZE
+    assert outcome.result.manifest.media.sha256 == sha256
+    assert outcome.result.manifest.media.size == SIZE
     report = f"python peak {python_peak / MIB:.0f} MiB, RSS growth {rss.growth / MIB:.0f} MiB, bound {bound / MIB:.0f} MiB"
     print(report)
     assert python_peak <= bound, report

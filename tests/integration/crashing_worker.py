@@ -64,14 +64,11 @@ def kill_after_staging(blocks: int) -> None:
 def kill_before_manifest() -> None:
     from archiver.store import ArchiveStore
 
-    original = ArchiveStore.create_once
+    def guarded(self: ArchiveStore, name: str, manifest: Any) -> bool:
+        die()
+        raise AssertionError("unreachable")
 
-    def guarded(self: ArchiveStore, container: Any, name: str, *args: Any, **kwargs: Any) -> bool:
-        if name.endswith(".manifest.json"):
-            die()
-        return original(self, container, name, *args, **kwargs)
-
-    ArchiveStore.create_once = guarded  # type: ignore[method-assign]
+    ArchiveStore.create_chunk_manifest = guarded  # type: ignore[method-assign]
 
 
 def main() -> None:

@@ -64,10 +64,10 @@ def assert_archived(
             assert stored_metadata == metadata[job.chunk.document_id]  # byte for byte
         for person in json.loads(stored_metadata)["participants"]:
             found = participants.find(runtime.store, person["participantId"])
-            assert any(e["documentId"] == job.chunk.document_id for e in found)
-            entry = next(e for e in found if e["documentId"] == job.chunk.document_id)
-            assert entry["channel"] == person.get("channel")
-            assert entry["media"]["blob"] == media_name
+            assert any(e.document_id == job.chunk.document_id for e in found)
+            entry = next(e for e in found if e.document_id == job.chunk.document_id)
+            assert entry.channel == person.get("channel")
+            assert entry.media.blob == media_name
     recording = json.loads(archive.download_blob(layout.recording_manifest_blob(jobs[0].recording)).readall())
     assert recording["chunkCount"] == len(jobs) == len(recording["chunks"])
     # Nothing personal in any archive or index blob name.

@@ -7,9 +7,15 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from archiver.errors import ConfigurationError, PermanentError, SourceNotAllowed, SourceUnavailable
+from archiver.errors import (
+    ConfigurationError,
+    PermanentError,
+    SourceMissing,
+    SourceNotAllowed,
+    SourceUnavailable,
+)
 from archiver.settings import settings_from
-from archiver.source import RetryPolicy, SourceClient, SourceMissing
+from archiver.source import RetryPolicy, SourceClient
 
 SETTINGS = settings_from(
     {"ACS_CONNECTION_STRING": "endpoint=https://acs-contoso.communication.azure.com/;accesskey=aGVsbG8="}

@@ -222,11 +222,11 @@ def pipeline(spec: dict[str, Any]) -> dict[str, Any]:
     payload = json.dumps(spec["event"]).encode("utf-8")
     with Measured(spec.get("servers")) as measured:
         outcomes = _archive_one(runtime, payload)
-    media = outcomes[0].result.manifest["media"]
-    if media["sha256"] != spec["sha256"] or media["size"] != spec["size"]:
+    media = outcomes[0].result.manifest.media
+    if media.sha256 != spec["sha256"] or media.size != spec["size"]:
         raise RuntimeError("the archived media does not match the source")
     _empty(runtime.store.archive, runtime.store.index)  # the next run archives the same event anew
-    return measured.result(bytes=media["size"])
+    return measured.result(bytes=media.size)
 
 
 def _empty(*containers: Any) -> None:
