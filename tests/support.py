@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / "shared" / "samples"
+FIXTURES = ROOT / "tests" / "fixtures"  # everything the tests read lives in the repository
+SAMPLES = FIXTURES / "samples"  # the project's own payloads, copied from the team's shared samples
+VENDOR = FIXTURES / "vendor"  # Microsoft's published examples of the event (see fixtures/README.md)
 RESOURCE_HOST = "acs-contoso.communication.azure.com"
 ACCESS_KEY = base64.b64encode(b"integration-test-access-key-0123").decode()
 

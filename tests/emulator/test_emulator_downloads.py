@@ -13,7 +13,7 @@ from emulator_media import check_mp4
 from archiver.acs_auth import sign_headers
 from archiver.dev.emulator.client import EmulatorAdmin, EmulatorProcess
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 SAMPLE_DOCUMENT = "0-eus-d6-3b9f2c7e8a1d4f50b6c2e9a7d8f01234"
 
 

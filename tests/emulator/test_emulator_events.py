@@ -18,7 +18,7 @@ from emulator_support import Recorder, only_chunk
 
 from archiver.dev.emulator.client import EmulatorAdmin, EmulatorProcess
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$")
 
 

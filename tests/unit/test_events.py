@@ -13,7 +13,7 @@ from archiver.errors import RejectedEvent
 from archiver.events import jobs_from_event, split_payload
 from archiver.settings import Settings, settings_from
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 SETTINGS = settings_from(
     {"ACS_CONNECTION_STRING": "endpoint=https://acs-contoso.communication.azure.com/;accesskey=aGVsbG8="}
 )

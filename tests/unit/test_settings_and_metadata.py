@@ -11,7 +11,7 @@ from archiver.errors import InvalidMetadata
 from archiver.metadata import parse_metadata
 from archiver.settings import SettingsError, settings_from
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 
 
 def test_no_settings_is_fine_until_a_value_is_needed() -> None:
