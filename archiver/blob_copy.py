@@ -250,74 +250,33 @@ def copy_to_blob(
     concurrency: int,
     lease_seconds: int,
 ) -> CopyResult:
-    """Copy the source into ``blob`` and verify it; ``open_source(offset)`` starts a download."""
+    """Copy the source into ``blob`` and verify it; ``open_source(offset)`` starts a download.
+
+    The steps: take the lease; find what an earlier attempt left (``_checkpoint``); open the
+    source where that ends, restarting from 0 if the source changed; stream the rest into staged
+    blocks (``_stream_blocks``); check the length; commit with Content-MD5; read back and verify.
+    """
     with BlobLease(blob, lease_seconds) as lease:
         assert lease.client is not None
         mark = _Checkpoint() if lease.created else _checkpoint(blob, lease.client, block_size)
         if mark.complete_sha256 is not None:
             return _already_copied(blob, mark)
-        source = open_source(mark.bytes)
-        source.open()
-        if mark.bytes and source.total != mark.source_total:
-            # Not the size the checkpoint recorded: never splice two versions together.
-            log.warning("source size changed since the checkpoint; restarting the copy from byte 0")
-            source.close()
-            mark = _Checkpoint()
-            source = open_source(0)
-            source.open()
+        source, mark = _open_at_checkpoint(open_source, mark)
         if mark.bytes == 0 and source.total is not None:
             # Record which source version the blocks staged from now on belong to.
             _commit(blob, lease, [], metadata={META_TOTAL: str(source.total), META_BLOCK: str(block_size)})
         hasher = _Hasher()
         _rehash_prefix(blob, mark.bytes, hasher)
         ids = [block_id(i) for i in range(mark.blocks)]
-        size = mark.bytes
         stager = _Stager(blob, lease, concurrency)
-
-        def flush(block: bytearray) -> None:
-            nonlocal size
-            hasher.add(block)
-            stager.submit(len(ids), block)
-            ids.append(block_id(len(ids)))
-            size += len(block)
-
-        def next_buffer() -> bytearray:
-            # Sized for what is left when the source announced its size: the last block takes
-            # only what it needs, and no buffer is made before a byte arrives to fill it.
-            left = source.total - size if source.total is not None else 0
-            return bytearray(left if 0 < left < block_size else block_size)
-
         try:
-            # Each block is filled in place (one copy from the socket's pieces, no regrowth) and
-            # handed over whole: hashing and staging read it, nobody copies it again.
-            buffer: bytearray | None = None
-            filled = 0
-            for piece in source:
-                view = memoryview(piece)
-                while view:
-                    if buffer is None:
-                        buffer, filled = next_buffer(), 0
-                    take = min(len(buffer) - filled, len(view))
-                    buffer[filled : filled + take] = view[:take]
-                    filled += take
-                    view = view[take:]
-                    if filled == len(buffer):
-                        flush(buffer)
-                        buffer = None
-            if buffer is not None:  # the source ended before its announced size, or had none
-                del buffer[filled:]
-                flush(buffer)
+            size = _stream_blocks(source, block_size, mark.bytes, hasher=hasher, stager=stager, ids=ids)
             stager.drain()
         finally:
             stager.close()
             source.close()
         sha256, md5 = hasher.finish()
-        if size == 0:
-            raise TransientError("the source sent no bytes", reason="empty_body", retry_after=60.0)
-        if source.total is not None and size != source.total:
-            raise TransientError(
-                f"received {size} bytes, the source announced {source.total}", reason="short_body"
-            )
+        _check_length(size, source.total)
         _commit(
             blob,
             lease,
@@ -331,6 +290,68 @@ def copy_to_blob(
         return CopyResult(
             size=size, sha256=sha256, md5=md5, resumed_from=mark.bytes, source_requests=source.requests
         )
+
+
+def _open_at_checkpoint(
+    open_source: Callable[[int], SourceStream], mark: _Checkpoint
+) -> tuple[SourceStream, _Checkpoint]:
+    """Open the source where the checkpoint ends; from byte 0 if its size is not the recorded one."""
+    source = open_source(mark.bytes)
+    source.open()
+    if mark.bytes and source.total != mark.source_total:
+        # Not the size the checkpoint recorded: never splice two versions together.
+        log.warning("source size changed since the checkpoint; restarting the copy from byte 0")
+        source.close()
+        source = open_source(0)
+        source.open()
+        return source, _Checkpoint()
+    return source, mark
+
+
+def _stream_blocks(
+    source: SourceStream, block_size: int, start: int, *, hasher: _Hasher, stager: _Stager, ids: list[str]
+) -> int:
+    """Cut the download into blocks, hash and stage each; returns the size copied so far.
+
+    Each block is filled in place (one copy from the socket's pieces, no regrowth) and handed
+    over whole: hashing and staging read it, nobody copies it again. A buffer is sized for what
+    is left when the source announced its size, and made only when a byte arrives to fill it.
+    """
+    size = start
+    buffer: bytearray | None = None
+    filled = 0
+
+    def flush(block: bytearray) -> None:
+        nonlocal size
+        hasher.add(block)
+        stager.submit(len(ids), block)
+        ids.append(block_id(len(ids)))
+        size += len(block)
+
+    for piece in source:
+        view = memoryview(piece)
+        while view:
+            if buffer is None:
+                left = source.total - size if source.total is not None else 0
+                buffer, filled = bytearray(left if 0 < left < block_size else block_size), 0
+            take = min(len(buffer) - filled, len(view))
+            buffer[filled : filled + take] = view[:take]
+            filled += take
+            view = view[take:]
+            if filled == len(buffer):
+                flush(buffer)
+                buffer = None
+    if buffer is not None:  # the source ended before its announced size, or had none
+        del buffer[filled:]
+        flush(buffer)
+    return size
+
+
+def _check_length(size: int, announced: int | None) -> None:
+    if size == 0:
+        raise TransientError("the source sent no bytes", reason="empty_body", retry_after=60.0)
+    if announced is not None and size != announced:
+        raise TransientError(f"received {size} bytes, the source announced {announced}", reason="short_body")
 
 
 def _already_copied(blob: BlobClient, mark: _Checkpoint) -> CopyResult:

@@ -347,35 +347,16 @@ class MediaDownload:
         return self._client.with_retries(self._open, self._url)
 
     def __iter__(self) -> Iterator[bytes]:
+        """The bytes from ``offset`` to the end; a body cut short is resumed with Range."""
         response = self._first or self._open_with_retries()
         self._first = None
         failures = 0
         policy = self._client._retry
         while True:
-            skip = self.position if response.status_code == 200 else 0  # server ignored Range
             try:
-                with closing(response):
-                    for received in response.iter_bytes():
-                        piece = received
-                        if skip:
-                            cut = min(skip, len(piece))
-                            piece, skip = piece[cut:], skip - cut
-                            if not piece:
-                                continue
-                        self.position += len(piece)
-                        yield piece
-                if self.total is None or self.position == self.total:
-                    if self.position == 0:
-                        raise SourceUnavailable(
-                            f"{redact(self._url)}: empty body", reason="empty_body", retry_after=60.0
-                        )
-                    self.total = self.position
-                    return
-                if self.position > self.total:
-                    raise PermanentError(
-                        f"{redact(self._url)} sent more bytes than it announced", reason="overlong_body"
-                    )
-                raise SourceUnavailable(f"{redact(self._url)}: body ended early", reason="short_body")
+                yield from self._body(response)
+                self._check_complete()
+                return
             except (httpx.TransportError, SourceUnavailable) as exc:
                 failures += 1
                 if failures >= policy.attempts:
@@ -392,3 +373,32 @@ class MediaDownload:
                 )
                 self._client._sleep(delay)
                 response = self._open_with_retries()
+
+    def _body(self, response: httpx.Response) -> Iterator[bytes]:
+        """One response's bytes past ``position`` (a server that ignored Range sends them all)."""
+        skip = self.position if response.status_code == 200 else 0
+        with closing(response):
+            for received in response.iter_bytes():
+                piece = received
+                if skip:
+                    cut = min(skip, len(piece))
+                    piece, skip = piece[cut:], skip - cut
+                    if not piece:
+                        continue
+                self.position += len(piece)
+                yield piece
+
+    def _check_complete(self) -> None:
+        """After a body ended: done, or an error saying why not (short bodies are resumed)."""
+        if self.total is None or self.position == self.total:
+            if self.position == 0:
+                raise SourceUnavailable(
+                    f"{redact(self._url)}: empty body", reason="empty_body", retry_after=60.0
+                )
+            self.total = self.position
+            return
+        if self.position > self.total:
+            raise PermanentError(
+                f"{redact(self._url)} sent more bytes than it announced", reason="overlong_body"
+            )
+        raise SourceUnavailable(f"{redact(self._url)}: body ended early", reason="short_body")

@@ -34,6 +34,20 @@ def _is_ip_literal(host: str) -> bool:
     return True
 
 
+def _check_shape(scheme: str, netloc: str, port: int | None, host: str, *, has_userinfo: bool) -> None:
+    """The parts of the rules that need no settings: https, default port, a plain DNS name."""
+    if scheme != "https":
+        raise SourceNotAllowed(f"source URL must use https, not {scheme or 'nothing'!r}")
+    if has_userinfo or "@" in netloc:
+        raise SourceNotAllowed("source URL must not carry user information")
+    if port not in (None, 443):
+        raise SourceNotAllowed(f"source URL port {port} is not allowed")
+    if not host or _is_ip_literal(host) or not host.isascii() or host.endswith("."):
+        raise SourceNotAllowed("source URL host must be a DNS name")
+    if not host.replace("-", "").replace(".", "").isalnum():
+        raise SourceNotAllowed("source URL host contains characters that are not allowed")
+
+
 def check_source_url(url: str, settings: Settings) -> str:
     """Return ``url`` if credentials may be sent to it, else raise ``SourceNotAllowed``.
 
@@ -52,16 +66,7 @@ def check_source_url(url: str, settings: Settings) -> str:
     host = (parts.hostname or "").lower()
     if settings.local_source_url and f"{parts.scheme}://{parts.netloc}" == settings.local_source_url:
         return url
-    if parts.scheme != "https":
-        raise SourceNotAllowed(f"source URL must use https, not {parts.scheme or 'nothing'!r}")
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise SourceNotAllowed("source URL must not carry user information")
-    if port not in (None, 443):
-        raise SourceNotAllowed(f"source URL port {port} is not allowed")
-    if not host or _is_ip_literal(host) or not host.isascii() or host.endswith("."):
-        raise SourceNotAllowed("source URL host must be a DNS name")
-    if not host.replace("-", "").replace(".", "").isalnum():
-        raise SourceNotAllowed("source URL host contains characters that are not allowed")
+    _check_shape(parts.scheme, parts.netloc, port, host, has_userinfo=parts.username is not None)
     patterns = list(DEFAULT_ALLOWED_HOST_SUFFIXES) + list(settings.allowed_source_hosts)
     endpoint = settings.acs_endpoint_setting or settings.acs_connection_string
     if endpoint:

@@ -197,60 +197,66 @@ def _table(rows: list[list[str]], markdown: bool) -> str:
     return "\n".join(lines)
 
 
-def render(report: dict[str, Any], *, markdown: bool = False) -> str:
-    parts: list[str] = []
+def _header(report: dict[str, Any]) -> list[str]:
     info = report.get("machine", {})
-    parts.append(
+    parts = [
         f"machine: {info.get('nproc')} cores, {info.get('cpu')}, {info.get('memory_gib')} GiB; "
         f"Python {info.get('python')}; {info.get('kernel')}"
-    )
+    ]
     if report.get("command"):
         parts.append(f"command: {report['command']}")
     if report.get("settings"):
         parts.append("settings: " + ", ".join(f"{k}={v}" for k, v in report["settings"].items()))
+    return parts
+
+
+def _size_tables(report: dict[str, Any], markdown: bool) -> list[str]:
     sizes = size_summaries(report)
-    if sizes:
-        rows = [
-            [
-                "size",
-                "mode",
-                "MiB/s (median)",
-                "min-max",
-                "peak RSS MiB",
-                "RSS before MiB",
-                "CPU ms/MiB worker / Azurite / emulator",
-                "runs",
-            ]
+    if not sizes:
+        return []
+    rows = [
+        [
+            "size",
+            "mode",
+            "MiB/s (median)",
+            "min-max",
+            "peak RSS MiB",
+            "RSS before MiB",
+            "CPU ms/MiB worker / Azurite / emulator",
+            "runs",
         ]
-        ratio_rows = [
-            ["size", "pipeline / min(raw)", "pipeline / min(raw, plain upload)", "pipeline / naive"]
-        ]
-        for size, modes in sorted(sizes.items()):
-            for mode, label in MODE_LABELS.items():
-                s = modes.get(mode)
-                if s is None:
-                    continue
-                rows.append(
-                    [
-                        f"{size // MIB} MiB",
-                        label,
-                        f"{s.mib_s:.0f}",
-                        f"{s.mib_s_min:.0f}-{s.mib_s_max:.0f}",
-                        f"{s.peak_rss_mib:.0f}" + (f" (max {s.peak_rss_max_mib:.0f})" if s.runs > 1 else ""),
-                        f"{s.rss_before_mib:.0f}",
-                        " / ".join(f"{s.cpu[k] * 1000:.1f}" for k in ("worker", "azurite", "emulator")),
-                        str(s.runs),
-                    ]
-                )
-            r = ratios(modes)
-            ratio_rows.append(
-                [f"{size // MIB} MiB"]
-                + [
-                    f"{r[k]:.2f}" if k in r else "-"
-                    for k in ("pipeline_vs_raw", "pipeline_vs_raw_plain", "pipeline_vs_naive")
+    ]
+    ratio_rows = [["size", "pipeline / min(raw)", "pipeline / min(raw, plain upload)", "pipeline / naive"]]
+    for size, modes in sorted(sizes.items()):
+        for mode, label in MODE_LABELS.items():
+            s = modes.get(mode)
+            if s is None:
+                continue
+            rows.append(
+                [
+                    f"{size // MIB} MiB",
+                    label,
+                    f"{s.mib_s:.0f}",
+                    f"{s.mib_s_min:.0f}-{s.mib_s_max:.0f}",
+                    f"{s.peak_rss_mib:.0f}" + (f" (max {s.peak_rss_max_mib:.0f})" if s.runs > 1 else ""),
+                    f"{s.rss_before_mib:.0f}",
+                    " / ".join(f"{s.cpu[k] * 1000:.1f}" for k in ("worker", "azurite", "emulator")),
+                    str(s.runs),
                 ]
             )
-        parts += [_table(rows, markdown), _table(ratio_rows, markdown)]
+        r = ratios(modes)
+        ratio_rows.append(
+            [f"{size // MIB} MiB"]
+            + [
+                f"{r[k]:.2f}" if k in r else "-"
+                for k in ("pipeline_vs_raw", "pipeline_vs_raw_plain", "pipeline_vs_naive")
+            ]
+        )
+    return [_table(rows, markdown), _table(ratio_rows, markdown)]
+
+
+def _other_tables(report: dict[str, Any], markdown: bool) -> list[str]:
+    parts: list[str] = []
     throughput = throughput_rows(report)
     if throughput:
         recordings = report.get("throughput_recordings", "?")
@@ -270,6 +276,11 @@ def render(report: dict[str, Any], *, markdown: bool = False) -> str:
     if checks:
         rows = [["target", "measured", "met"]] + [[t, v, "yes" if ok else "NO"] for t, v, ok in checks]
         parts.append(_table(rows, markdown))
+    return parts
+
+
+def render(report: dict[str, Any], *, markdown: bool = False) -> str:
+    parts = _header(report) + _size_tables(report, markdown) + _other_tables(report, markdown)
     return "\n\n".join(parts) + "\n"
 
 
