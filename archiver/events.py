@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -21,6 +23,7 @@ from archiver.jobs import ChunkSource, RecordingInfo, RecordingJob
 from archiver.settings import Settings
 from archiver.urls import check_source_url
 
+log = logging.getLogger("archiver.events")
 EVENT_TYPE = "Microsoft.Communication.RecordingFileStatusUpdated"
 MAX_CHUNKS = 64  # 64 chunks x 4 h each is far past any real call; more is hostile or broken.
 MAX_EVENT_BYTES = 1024 * 1024  # Event Grid caps an event at 1 MB.
@@ -172,8 +175,23 @@ def _chunk_source(chunk: ChunkModel, settings: Settings) -> ChunkSource:
         end_reason=chunk.end_reason,
         content_url=content,
         metadata_url=metadata,
-        delete_url=delete,
+        delete_url=_own_delete_url(delete, document_id),
     )
+
+
+def _own_delete_url(url: str | None, document_id: str) -> str | None:
+    """The delete URL only if it names this chunk's own document; else we never delete.
+
+    Published examples exist whose ``deleteLocation`` names another document than the chunk
+    (Event Grid docs, 2022). Archiving is unaffected; deleting on such a URL could erase a
+    recording nobody archived, so ``DELETE_SOURCE_AFTER_ARCHIVE`` skips it and says so.
+    """
+    if url is None or document_id in urlsplit(url).path.split("/"):
+        return url
+    log.warning(
+        "deleteLocation names another document; the source will not be deleted document_id=%s", document_id
+    )
+    return None
 
 
 def recording_key(recording_id: str | None, document_ids: list[str]) -> str:

@@ -152,3 +152,17 @@ def test_chunks_without_index_take_their_position_and_subject_casing_is_lenient(
     event["subject"] = event["subject"].replace("/recording/call/", "/Recording/Call/")
     jobs = jobs_from_event(event, SETTINGS)
     assert [(j.chunk.index, j.chunk.document_id[:1]) for j in jobs] == [(0, "1"), (1, "0")]
+
+
+def test_a_delete_location_naming_another_document_is_never_used() -> None:
+    """Event Grid's own 2022 example has such a URL: archive it, but never delete on it."""
+    [event] = sample("eventgrid-mixed-mp4.json")
+    [chunk] = event["data"]["recordingStorageInfo"]["recordingChunks"]
+    [own] = jobs_from_event(event, SETTINGS)
+    assert own.chunk.delete_url == chunk["deleteLocation"]
+    chunk["deleteLocation"] = chunk["deleteLocation"].replace(
+        chunk["documentId"], "0-eus-d1-83e9599991e21ad21220427d78fbf558"
+    )
+    [other] = jobs_from_event(event, SETTINGS)
+    assert other.chunk.delete_url is None
+    assert other.chunk.content_url == own.chunk.content_url
