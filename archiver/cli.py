@@ -134,8 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DEV_COMMANDS = ("demo", "emulator", "bench")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] and argv[0] in DEV_COMMANDS:
+        print(
+            f"error: {argv[0]!r} is a developer command, not part of a deployment: "
+            f"run `python -m archiver.dev {' '.join(argv)}` from a checkout of the repository",
+            file=sys.stderr,
+        )
+        return 2
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
