@@ -1,4 +1,8 @@
-"""Stream a download into a block blob: bounded memory, concurrent staging, resumable.
+"""Stream a download into a staging block blob: bounded memory, concurrent staging, resumable.
+
+The staging blob lives outside the archive container (``archive-staging``), so its repeated
+commits, metadata and lease never touch an immutable archive; ``write_once.publish`` then
+creates the archive blob from it in one commit.
 
 Memory is at most ``block_size x (concurrency + 3)`` whatever the file size: one block
 filling, ``concurrency`` staging, two waiting for the hasher. Blocks are staged in parallel,
@@ -6,12 +10,10 @@ each with its Content-MD5, while the next block downloads; hashing runs on its o
 (hashlib releases the GIL), so download, hashing and upload overlap.
 
 Resuming: once the source has announced its size, the attempt commits an empty block list
-carrying that size in the blob's metadata. Blocks staged after that survive the worker's
-death (staging a block is atomic), so a later attempt commits the contiguous prefix of
+carrying that size in the staging blob's metadata. Blocks staged after that survive the
+worker's death (staging a block is atomic), so a later attempt commits the contiguous prefix of
 full-size blocks it finds staged, re-reads that prefix from storage to rebuild the hashes, and
-asks the source only for the rest with a Range request. The blob under its final name can
-therefore be visible while incomplete; the chunk manifest, written after verification, is
-the only commit point readers may trust.
+asks the source only for the rest with a Range request.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from typing import Any, Protocol, cast
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobBlock, BlobClient, BlobLeaseClient, ContentSettings
 
-from archiver.errors import ArchiveBusy, PermanentError, TransientError
+from archiver.errors import ArchiveBusy, TransientError
+from archiver.write_once import SourceAccess, Verified, already_published, publish, verify
 
 log = logging.getLogger("archiver.copy")
 
@@ -241,55 +244,94 @@ class SourceStream(Protocol):
     def __iter__(self) -> Iterator[bytes]: ...
 
 
-def copy_to_blob(
-    blob: BlobClient,
+def copy_to_archive(
+    final: BlobClient,
+    staging: BlobClient,
     open_source: Callable[[int], SourceStream],
     *,
     content_type: str,
     block_size: int,
     concurrency: int,
     lease_seconds: int,
+    access: SourceAccess,
 ) -> CopyResult:
-    """Copy the source into ``blob`` and verify it; ``open_source(offset)`` starts a download.
+    """Copy the source into ``final`` through ``staging``; ``open_source(offset)`` starts a download.
 
-    The steps: take the lease; find what an earlier attempt left (``_checkpoint``); open the
-    source where that ends, restarting from 0 if the source changed; stream the rest into staged
-    blocks (``_stream_blocks``); check the length; commit with Content-MD5; read back and verify.
+    The steps: an archive blob committed by an earlier attempt is re-verified and kept; else,
+    under the staging blob's lease, the copy resumes from what an earlier attempt staged, the
+    staged copy is hashed and checked, and ``write_once.publish`` creates the archive blob once.
     """
-    with BlobLease(blob, lease_seconds) as lease:
-        assert lease.client is not None
-        mark = _Checkpoint() if lease.created else _checkpoint(blob, lease.client, block_size)
-        if mark.complete_sha256 is not None:
-            return _already_copied(blob, mark)
-        source, mark = _open_at_checkpoint(open_source, mark)
-        if mark.bytes == 0 and source.total is not None:
-            # Record which source version the blocks staged from now on belong to.
-            _commit(blob, lease, [], metadata={META_TOTAL: str(source.total), META_BLOCK: str(block_size)})
-        hasher = _Hasher()
-        _rehash_prefix(blob, mark.bytes, hasher)
-        ids = [block_id(i) for i in range(mark.blocks)]
-        stager = _Stager(blob, lease, concurrency)
-        try:
-            size = _stream_blocks(source, block_size, mark.bytes, hasher=hasher, stager=stager, ids=ids)
-            stager.drain()
-        finally:
-            stager.close()
-            source.close()
-        sha256, md5 = hasher.finish()
-        _check_length(size, source.total)
-        _commit(
-            blob,
-            lease,
-            ids,
-            metadata={META_TOTAL: str(size), META_BLOCK: str(block_size), META_SHA256: sha256},
-            content_settings=ContentSettings(
-                content_type=content_type, content_md5=bytearray(base64.b64decode(md5))
-            ),
-        )
-        _verify(blob, size, md5)
+    earlier = already_published(final)
+    if earlier is not None:
         return CopyResult(
-            size=size, sha256=sha256, md5=md5, resumed_from=mark.bytes, source_requests=source.requests
+            earlier.size, earlier.sha256, earlier.md5, resumed_from=earlier.size, source_requests=0
         )
+    with BlobLease(staging, lease_seconds) as lease:
+        copied = _copy_to_staging(staging, lease, open_source, block_size=block_size, concurrency=concurrency)
+        if lease.lost.is_set():
+            raise ArchiveBusy("lost the lease on the staging blob mid-copy")
+        publish(
+            final,
+            staging,
+            Verified(copied.size, copied.sha256, copied.md5),
+            content_type=content_type,
+            access=access,
+            concurrency=concurrency,
+        )
+    _discard(staging)
+    return copied
+
+
+def _copy_to_staging(
+    staging: BlobClient,
+    lease: BlobLease,
+    open_source: Callable[[int], SourceStream],
+    *,
+    block_size: int,
+    concurrency: int,
+) -> CopyResult:
+    assert lease.client is not None
+    mark = _Checkpoint() if lease.created else _checkpoint(staging, lease.client, block_size)
+    if mark.complete_sha256 is not None:
+        whole = _already_copied(staging, mark)
+        if whole is not None:
+            return whole
+        mark = _Checkpoint()
+    source, mark = _open_at_checkpoint(open_source, mark)
+    if mark.bytes == 0 and source.total is not None:
+        # Record which source version the blocks staged from now on belong to.
+        _commit(staging, lease, [], metadata={META_TOTAL: str(source.total), META_BLOCK: str(block_size)})
+    hasher = _Hasher()
+    _rehash_prefix(staging, mark.bytes, hasher)
+    ids = [block_id(i) for i in range(mark.blocks)]
+    stager = _Stager(staging, lease, concurrency)
+    try:
+        size = _stream_blocks(source, block_size, mark.bytes, hasher=hasher, stager=stager, ids=ids)
+        stager.drain()
+    finally:
+        stager.close()
+        source.close()
+    sha256, md5 = hasher.finish()
+    _check_length(size, source.total)
+    _commit(
+        staging,
+        lease,
+        ids,
+        metadata={META_TOTAL: str(size), META_BLOCK: str(block_size), META_SHA256: sha256},
+        content_settings=ContentSettings(content_md5=bytearray(base64.b64decode(md5))),
+    )
+    verify(staging, size, md5)
+    return CopyResult(
+        size=size, sha256=sha256, md5=md5, resumed_from=mark.bytes, source_requests=source.requests
+    )
+
+
+def _discard(staging: BlobClient) -> None:
+    """The staging copy is no longer needed; a failure here only leaves work for the lifecycle rule."""
+    try:
+        staging.delete_blob()
+    except HttpResponseError as exc:
+        log.warning("could not delete the staging blob (%s); the lifecycle rule will", type(exc).__name__)
 
 
 def _open_at_checkpoint(
@@ -354,26 +396,19 @@ def _check_length(size: int, announced: int | None) -> None:
         raise TransientError(f"received {size} bytes, the source announced {announced}", reason="short_body")
 
 
-def _already_copied(blob: BlobClient, mark: _Checkpoint) -> CopyResult:
-    """A previous attempt committed the whole blob but died before its manifest: re-verify it."""
+def _already_copied(blob: BlobClient, mark: _Checkpoint) -> CopyResult | None:
+    """An earlier attempt staged the whole file but died before publishing it: re-hash it.
+
+    None if the staged bytes no longer match the SHA-256 recorded with them: then the copy
+    starts over from the source, which still exists (the staging blob is only a work copy).
+    """
     hasher = _Hasher()
     _rehash_prefix(blob, mark.bytes, hasher)
     sha256, md5 = hasher.finish()
     if sha256 != mark.complete_sha256:
-        raise PermanentError(
-            "the archived blob no longer matches its recorded SHA-256", reason="verify_failed"
-        )
-    _verify(blob, mark.bytes, md5)
+        log.warning("the staged copy does not match its recorded SHA-256; copying again from the source")
+        return None
     return CopyResult(size=mark.bytes, sha256=sha256, md5=md5, resumed_from=mark.bytes, source_requests=0)
-
-
-def _verify(blob: BlobClient, size: int, md5: str) -> None:
-    """Read back what storage says it holds: size and Content-MD5 must be ours."""
-    props = blob.get_blob_properties()
-    stored = props.content_settings.content_md5
-    stored_b64 = base64.b64encode(bytes(stored)).decode() if stored else None
-    if props.size != size or stored_b64 != md5:
-        raise PermanentError("the committed blob does not match the bytes received", reason="verify_failed")
 
 
 def _commit(

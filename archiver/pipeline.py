@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError
-
 from archiver import layout, manifests
-from archiver.blob_copy import CopyResult, copy_to_blob
-from archiver.errors import ConfigurationError, RecordingLost, SourceMissing
+from archiver.blob_copy import CopyResult, copy_to_archive
+from archiver.errors import RecordingLost, SourceMissing
 from archiver.jobs import RecordingJob
 from archiver.metadata import RecordingMetadata, parse_metadata
 from archiver.records import ChunkManifest, MediaBlob, MetadataBlob
@@ -89,25 +87,18 @@ class Archiver:
             return self.source.open_media(job.chunk.content_url, offset=offset)
 
         try:
-            return copy_to_blob(
+            return copy_to_archive(
                 self.store.media_blob(media_name),
+                self.store.staging_blob(media_name),
                 open_source,
                 content_type=content_type,
                 block_size=self.settings.copy_block_mib * 1024 * 1024,
                 concurrency=self.settings.copy_concurrency,
                 lease_seconds=self.settings.lease_seconds,
+                access=self.store.copy_source,
             )
         except SourceMissing:
             self._lost_if_closed(job, "media")
-            raise
-        except HttpResponseError as exc:
-            if getattr(exc, "error_code", None) == "BlobImmutableDueToPolicy":
-                raise ConfigurationError(
-                    f"container {self.store.archive_container!r} has a time-based retention (WORM) "
-                    "policy, which blocks the resumable copy's checkpoints: remove the policy "
-                    "(immutabilityPeriodDays=0) or archive to a container without one",
-                    reason="container_immutable",
-                ) from None
             raise
 
     def _copy(self, job: RecordingJob, manifest_name: str) -> ChunkResult:
@@ -120,7 +111,12 @@ class Archiver:
         content_type = layout.content_type_for(extension)
         copied = self._copy_media(job, media_name, content_type)
         metadata_name = layout.metadata_blob(job)
-        self.store.put_metadata(metadata_name, raw_metadata)
+        archived_metadata = self.store.put_metadata(metadata_name, raw_metadata)
+        if archived_metadata != raw_metadata:
+            raw_metadata, metadata = (
+                archived_metadata,
+                parse_metadata(archived_metadata, max_bytes=len(archived_metadata)),
+            )
         manifest = manifests.chunk_manifest(
             job,
             metadata,

@@ -30,6 +30,7 @@ POISON_QUEUE = f"{JOBS_QUEUE}-poison"
 INDEX_CONTAINER = "participant-index"
 REJECTED_CONTAINER = "rejected-events"
 FAILURES_CONTAINER = "failed-jobs"
+STAGING_CONTAINER = "archive-staging"  # in-progress copies: never the archive container
 HOST_STORAGE = "AzureWebJobsStorage"
 
 CommaList = Annotated[tuple[str, ...], Field(default=())]

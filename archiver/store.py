@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any, TypeVar
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
@@ -28,7 +28,14 @@ from archiver.records import (
     RecordingManifest,
     RejectedEventRecord,
 )
-from archiver.settings import FAILURES_CONTAINER, INDEX_CONTAINER, REJECTED_CONTAINER, Settings
+from archiver.settings import (
+    FAILURES_CONTAINER,
+    INDEX_CONTAINER,
+    REJECTED_CONTAINER,
+    STAGING_CONTAINER,
+    Settings,
+)
+from archiver.write_once import CopySource
 
 JSON = ContentSettings(content_type="application/json")
 _POOL = 32  # HTTP connections per host: enough for COPY_CONCURRENCY x a few parallel jobs
@@ -76,6 +83,7 @@ class ArchiveStore:
         self.index: ContainerClient = service.get_container_client(INDEX_CONTAINER)
         self.rejected: ContainerClient = service.get_container_client(REJECTED_CONTAINER)
         self.failures: ContainerClient = service.get_container_client(FAILURES_CONTAINER)
+        self.staging: ContainerClient = service.get_container_client(STAGING_CONTAINER)
         self._ensured = False
 
     @classmethod
@@ -97,7 +105,7 @@ class ArchiveStore:
         """Create missing containers once per process (infra creates them in Azure already)."""
         if self._ensured:
             return
-        for container in (self.archive, self.index, self.rejected, self.failures):
+        for container in (self.archive, self.index, self.rejected, self.failures, self.staging):
             with suppress(ResourceExistsError):
                 container.create_container()
         self._ensured = True
@@ -129,14 +137,46 @@ class ArchiveStore:
     # Archived bytes: media and metadata ----------------------------------------------------
 
     def media_blob(self, name: str) -> BlobClient:
-        """The blob a copy streams into (``blob_copy`` owns how it is written)."""
+        """The archive blob a copy publishes to, once (``write_once`` owns how)."""
         return self.archive.get_blob_client(name)
 
-    def put_metadata(self, name: str, raw: bytes) -> None:
-        """The chunk's metadata exactly as ACS served it, with its Content-MD5."""
-        self.archive.upload_blob(
-            name, raw, overwrite=True, content_settings=md5_settings(raw, "application/json")
-        )
+    def staging_blob(self, name: str) -> BlobClient:
+        """Where the copy of ``name`` is built and checkpointed, outside the archive container."""
+        return self.staging.get_blob_client(name)
+
+    def copy_source(self, blob: BlobClient) -> CopySource:
+        """How the storage service may read ``blob`` for a server-side copy into the archive.
+
+        With the account key (local development, Azurite): a read-only SAS valid for an hour.
+        With Entra ID: the blob URL and a bearer token for storage (the identity needs read on
+        the staging container, which the deployment grants).
+        """
+        credential = self.service.credential
+        account_key = getattr(credential, "account_key", None)
+        if account_key:
+            from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+            sas = generate_blob_sas(
+                blob.account_name or "",
+                blob.container_name,
+                blob.blob_name,
+                account_key=account_key,
+                permission=BlobSasPermissions(read=True),
+                expiry=now_utc() + timedelta(hours=1),
+            )
+            return CopySource(f"{blob.url}?{sas}")
+        token = credential.get_token("https://storage.azure.com/.default").token
+        return CopySource(blob.url, f"Bearer {token}")
+
+    def put_metadata(self, name: str, raw: bytes) -> bytes:
+        """The chunk's metadata exactly as ACS served it, written once with its Content-MD5.
+
+        Returns the bytes the archive holds: ours, or those an earlier attempt archived (ACS
+        does not change a chunk's metadata; if it ever did, the first archived copy stands).
+        """
+        if self._create_once(self.archive, name, raw):
+            return raw
+        return self.read_archived(name)
 
     def read_archived(self, name: str) -> bytes:
         return bytes(self.archive.download_blob(name).readall())
