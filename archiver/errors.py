@@ -77,6 +77,12 @@ class SourceMissing(TransientError):
     reason = "source_not_found"
 
 
+class StorageUnavailable(TransientError):
+    """Our own storage failed (connection refused or reset, 5xx, throttling): try again later."""
+
+    reason = "storage_unavailable"
+
+
 class ArchiveBusy(TransientError):
     """Another worker holds the lease on this chunk's archive blob right now."""
 

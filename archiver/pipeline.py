@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from azure.core.exceptions import AzureError
+
 from archiver import layout, manifests
 from archiver.blob_copy import CopyResult, copy_to_archive
 from archiver.errors import RecordingLost, SourceMissing
@@ -27,7 +29,7 @@ from archiver.metadata import RecordingMetadata, parse_metadata
 from archiver.records import ChunkManifest, MediaBlob, MetadataBlob
 from archiver.settings import Settings
 from archiver.source import MediaDownload, SourceClient
-from archiver.store import ArchiveStore
+from archiver.store import ArchiveStore, storage_failure
 
 log = logging.getLogger("archiver.pipeline")
 
@@ -57,6 +59,16 @@ class Archiver:
         self.source = source
 
     def archive(self, job: RecordingJob) -> ChunkResult:
+        """Archive one chunk; a failure of our own storage comes out as an ``ArchiverError``."""
+        try:
+            return self._archive(job)
+        except AzureError as exc:
+            translated = storage_failure(exc)
+            if translated is None:
+                raise
+            raise translated from exc
+
+    def _archive(self, job: RecordingJob) -> ChunkResult:
         self.store.ensure_containers()
         manifest_name = layout.chunk_manifest_blob(job)
         manifest = self.store.chunk_manifest(manifest_name)

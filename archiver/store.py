@@ -17,9 +17,17 @@ from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any, TypeVar
 
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient, ContentSettings
 
+from archiver.errors import ArchiveBusy, ArchiverError, ConfigurationError, StorageUnavailable
 from archiver.records import (
     ChunkManifest,
     FailedJobRecord,
@@ -62,6 +70,34 @@ def make_blob_service(settings: Settings) -> BlobServiceClient:
     return BlobServiceClient(
         settings.archive_storage_account_url, credential=DefaultAzureCredential(), **options
     )
+
+
+def storage_failure(exc: AzureError) -> ArchiverError | None:
+    """The one translation of our own storage's errors into what the worker should do.
+
+    An outage (no connection, a reset, 5xx, throttling) is transient: the job is re-queued and
+    the next attempt resumes from the staged copy. Refused credentials or permissions are a
+    configuration error (kept, retried slowly, ``ARCHIVER_CONFIG``). Anything else is a bug or
+    a conflict and is left to raise, so the host retries and finally poisons the message.
+    """
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return StorageUnavailable(f"archive storage unreachable ({type(exc).__name__})")
+    if not isinstance(exc, HttpResponseError) or exc.status_code is None:
+        return None
+    status, code = exc.status_code, getattr(exc, "error_code", None) or ""
+    if code.startswith("Lease"):  # our lease on the staging blob lapsed or was taken over
+        return ArchiveBusy(f"lost the lease on the staging copy ({code})", retry_after=15.0)
+    if status >= 500 or status in (408, 429):
+        return StorageUnavailable(
+            f"archive storage answered {status} {code}".rstrip(), reason=f"storage_http_{status}"
+        )
+    if status in (401, 403) or code.startswith("BlobImmutableDueTo"):
+        return ConfigurationError(
+            f"archive storage refused a write ({status} {code}): check the app identity's roles on the "
+            "archive account and that only the archive container is immutable",
+            reason=f"storage_http_{status}",
+        )
+    return None
 
 
 def now_utc() -> datetime:

@@ -64,13 +64,13 @@ class Azurite:
             f"BlobEndpoint={self.blob_url}/{DEV_ACCOUNT};QueueEndpoint={self.queue_url}/{DEV_ACCOUNT};"
         )
 
-    def start(self) -> Azurite:
+    def start(self, *, blob_port: int = 0, queue_port: int = 0) -> Azurite:
         args = [
             azurite_binary(),
             "--skipApiVersionCheck",
             "--disableTelemetry",
-            "--blobHost", "127.0.0.1", "--blobPort", "0",
-            "--queueHost", "127.0.0.1", "--queuePort", "0",
+            "--blobHost", "127.0.0.1", "--blobPort", str(blob_port),
+            "--queueHost", "127.0.0.1", "--queuePort", str(queue_port),
             "--tableHost", "127.0.0.1", "--tablePort", "0",
             "--location", str(self.location),
         ]  # fmt: skip
@@ -106,6 +106,20 @@ class Azurite:
         assert self.process is not None and self.process.stdout is not None
         for _ in self.process.stdout:
             pass
+
+    def outage(self, seconds: float) -> None:
+        """Stop Azurite mid-flight and bring it back on the same ports after ``seconds``.
+
+        An outage of our own storage, for tests: every connection drops and new ones are
+        refused meanwhile. Azurite is stopped with SIGTERM so that it saves its state (it keeps
+        containers in memory and would forget them on SIGKILL, which Azure never does).
+        """
+        assert self.process is not None
+        blob_port, queue_port = (int(url.rsplit(":", 1)[1]) for url in (self.blob_url, self.queue_url))
+        stop_process(self.process)
+        time.sleep(seconds)
+        self.blob_url = self.queue_url = ""
+        self.start(blob_port=blob_port, queue_port=queue_port)
 
     def stop(self) -> None:
         if self.process is not None:
