@@ -325,7 +325,7 @@ module alerts 'modules/alerts.bicep' = {
   }
 }
 
-// Phase 2 in the same deployment, once the function exists (see docs/deploy.md).
+// Phase 2 in the same deployment, once the function exists (see README.md#deploy).
 module eventSubscription 'subscription.bicep' = if (deployEventSubscription) {
   name: 'event-subscription-${resourceToken}'
   scope: resourceGroup(topicResourceGroupName)

@@ -86,6 +86,12 @@ def t(parsed: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {name: doc for name, doc in parsed.items() if isinstance(doc, dict)}
 
 
+def every(t: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """All of the templates, for checks that must not skip a file that failed to parse."""
+    assert set(t) == EXPECTED_FILES, f"not parsed: {sorted(EXPECTED_FILES - set(t))}"
+    return t
+
+
 def text(name: str) -> str:
     return (INFRA / name).read_text(encoding="utf-8")
 
@@ -170,18 +176,50 @@ def test_every_bicep_file_parses(parsed: dict[str, Any]) -> None:
     assert set(parsed) == EXPECTED_FILES
 
 
+def _checkov_unsafe_syntax(code: str) -> list[str]:
+    """The syntax checkov's older parser cannot read, found in ``code`` (comments stripped)."""
+    code = "\n".join(line.split("//", 1)[0] for line in code.splitlines())
+    found = []
+    if "..." in code:
+        found.append("spread operator")
+    if re.search(r"^\s*type\s+\w+\s*=", code, re.M):
+        found.append("type declaration")
+    if re.search(r"\b(reduce|sort|map|filter|toObject|groupBy|mapValues)\(", code):
+        found.append("lambda")
+    if re.search(r"\?\s*$|^\s*[?:]\s", code, re.M):
+        found.append("multi-line ternary")
+    return found
+
+
 def test_only_syntax_that_checkov_also_parses() -> None:
     """checkov's older parser silently skips files with newer syntax (DESIGN.md section 4)."""
     assert not list(INFRA.rglob("*.bicepparam")), "use main.parameters.json, not .bicepparam"
-    for path in _bicep_files():
-        code = "\n".join(line.split("//", 1)[0] for line in path.read_text(encoding="utf-8").splitlines())
-        name = path.relative_to(INFRA)
-        assert "..." not in code, f"{name}: spread operator"
-        assert not re.search(r"^\s*type\s+\w+\s*=", code, re.M), f"{name}: type declaration"
-        assert not re.search(r"\b(reduce|sort|map|filter|toObject|groupBy|mapValues)\(", code), (
-            f"{name}: lambda"
-        )
-        assert not re.search(r"\?\s*$|^\s*[?:]\s", code, re.M), f"{name}: multi-line ternary"
+    files = _bicep_files()
+    assert {path.relative_to(INFRA).as_posix() for path in files} == EXPECTED_FILES
+    for path in files:
+        found = _checkov_unsafe_syntax(path.read_text(encoding="utf-8"))
+        assert not found, f"{path.relative_to(INFRA)}: {found}"
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("var merged = {\n  ...base\n  b: 2\n}", "spread operator"),
+        ("type names = string[]", "type declaration"),
+        ("var total = reduce(xs, 0, (acc, x) => acc + x)", "lambda"),
+        ("var ids = map(xs, x => x.id)", "lambda"),
+        ("var v = empty(a) ?\n  'x'\n  : 'y'", "multi-line ternary"),
+        ("var v = empty(a)\n  ? 'x'\n  : 'y'", "multi-line ternary"),
+    ],
+)
+def test_checkov_syntax_check_catches_what_it_should(code: str, kind: str) -> None:
+    assert _checkov_unsafe_syntax(code) == [kind]
+    commented = "\n".join(f"// {line}" for line in code.splitlines())
+    assert _checkov_unsafe_syntax(commented) == [], "comments are not code"
+
+
+def test_checkov_syntax_check_accepts_what_both_parsers_read() -> None:
+    assert _checkov_unsafe_syntax("var v = empty(a) ? 'x' : 'y'\nvar w = union(a, {\n  b: 2\n})") == []
 
 
 def _nodes(value: Any) -> Any:
@@ -194,17 +232,57 @@ def _nodes(value: Any) -> Any:
             yield from _nodes(item)
 
 
+def _ternaries_inside_operators(doc: dict[str, Any]) -> tuple[int, list[str]]:
+    """(how many conditionals the walk met, the operators that hold one as a direct operand)."""
+    conditionals, hidden = 0, []
+    for node in _nodes(doc):
+        op = node.get("operator")
+        if not isinstance(op, dict):
+            continue
+        if op.get("type") == "conditional":
+            conditionals += 1
+            continue
+        for operand in op.get("operands", {}).values():
+            inner = operand.get("operator", {}) if isinstance(operand, dict) else {}
+            if inner.get("type") == "conditional":
+                hidden.append(op["type"])
+    return conditionals, hidden
+
+
+def _ternary_marks(code: str) -> int:
+    """The ``?`` of ternaries in Bicep code: outside comments and strings, not ``??`` or ``.?``."""
+    code = re.sub(r"'''.*?'''|'(?:[^'\\\n]|\\.)*'", "''", code, flags=re.S)
+    code = "\n".join(line.split("//", 1)[0] for line in code.splitlines())
+    return len(re.findall(r"(?<![?.])\?(?![?.])", code))
+
+
 def test_no_ternary_hides_inside_an_operator(t: dict[str, dict[str, Any]]) -> None:
     """``a > 0 ? x : y`` is ``(a > 0) ? x : y`` to Bicep but ``a > (0 ? x : y)`` to pycep, and
     ``!empty(a) ? x : y`` becomes ``!(empty(a) ? x : y)``: parenthesise the condition, or use
     ``empty(a) ? y : x``, so that every parser reads what Bicep reads."""
-    for name, doc in t.items():
-        for node in _nodes(doc):
-            op = node.get("operator")
-            if isinstance(op, dict) and op.get("type") != "conditional":
-                for operand in op.get("operands", {}).values():
-                    inner = operand.get("operator", {}) if isinstance(operand, dict) else {}
-                    assert inner.get("type") != "conditional", f"{name}: ternary parsed inside {op['type']}"
+    seen = 0
+    for name, doc in every(t).items():
+        conditionals, hidden = _ternaries_inside_operators(doc)
+        assert not hidden, f"{name}: ternary parsed inside {hidden}"
+        # The walk met every ternary the file has (none was missed, so none went unchecked).
+        assert conditionals == _ternary_marks(text(name)), name
+        seen += conditionals
+    assert seen > 0
+
+
+@pytest.mark.parametrize(
+    ("code", "hidden"),
+    [
+        ("var v = a > 0 ? 1 : 2", ["greater_than"]),
+        ("var v = !empty(a) ? 'x' : 'y'", ["not"]),
+        ("var v = concat([1], a == 'b' ? [1] : [])", ["equals"]),
+        ("var v = (a > 0) ? 1 : 2", []),
+        ("var v = empty(a) ? 'y' : 'x'", []),
+    ],
+)
+def test_ternary_check_catches_what_it_should(code: str, hidden: list[str]) -> None:
+    assert _ternaries_inside_operators(BicepParser().parse(text=f"var a = 0\n{code}\n")) == (1, hidden)
+    assert _ternary_marks(f"{code} // or b ? c : d\nvar u = 'https://x?sv=1&b=${{a ?? 1}}'\n") == 1
 
 
 # main.bicep, azd conventions -------------------------------------------------------------------
@@ -263,18 +341,44 @@ def test_modules_receive_exactly_their_parameters(t: dict[str, dict[str, Any]]) 
     assert count == 12
 
 
+def _chain(value: Any) -> list[Any]:
+    """``a.b.c`` -> ["a", "b", "c"]; anything else -> [value]."""
+    op = value.get("operator") if isinstance(value, dict) else None
+    if isinstance(op, dict) and op.get("type") == "property_accessor":
+        return [op["operands"]["operand_1"], *_chain(op["operands"]["operand_2"])]
+    return [value]
+
+
 def test_module_outputs_used_by_main_exist(t: dict[str, dict[str, Any]]) -> None:
     main = t[MAIN]
     paths = {name: (Path(m["detail"]["path"])).as_posix() for name, m in main["modules"].items()}
-    for module, output in re.findall(r"\b(\w+)\.outputs\.(\w+)", text(MAIN)):
+    in_text = set(re.findall(r"\b(\w+)\.outputs\.(\w+)", text(MAIN)))
+    parsed = {
+        (chain[0], chain[2])
+        for node in _nodes(main)
+        if len(chain := _chain(node)) >= 3 and chain[0] in paths and chain[1] == "outputs"
+    }
+    # The text search sees the references the parser sees, and main.bicep has some.
+    assert in_text == parsed
+    assert {module for module, _ in parsed} >= {"identity", "hostStorage", "archiveStorage", "functionApp"}
+    for module, output in sorted(in_text):
+        assert module in paths, f"{MAIN}: {module} is not a module"
         assert output in t[paths[module]].get("outputs", {}), f"{paths[module]} has no output {output}"
 
 
 # Storage ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["modules/archive-storage.bicep", "modules/host-storage.bicep"])
-def test_storage_accounts_are_locked_down(t: dict[str, dict[str, Any]], name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "containers"),
+    [
+        # recordings, participant-index, rejected-events, failed-jobs, eventgrid-deadletter
+        ("modules/archive-storage.bicep", 5),
+        # the Flex Consumption deployment package
+        ("modules/host-storage.bicep", 1),
+    ],
+)
+def test_storage_accounts_are_locked_down(t: dict[str, dict[str, Any]], name: str, containers: int) -> None:
     _, account = the(t[name], "Microsoft.Storage/storageAccounts")
     props = body(account)["properties"]
     assert body(account)["kind"] == "StorageV2"
@@ -287,8 +391,10 @@ def test_storage_accounts_are_locked_down(t: dict[str, dict[str, Any]], name: st
     assert props["isLocalUserEnabled"] is False
     assert props["isSftpEnabled"] is False
     assert props["encryption"]["requireInfrastructureEncryption"] is True
-    for container in resources(t[name], "Microsoft.Storage/storageAccounts/blobServices/containers").values():
-        assert body(container)["properties"]["publicAccess"] == "None"
+    found = resources(t[name], "Microsoft.Storage/storageAccounts/blobServices/containers")
+    assert len(found) == containers, f"{name}: containers {sorted(found)}"
+    for container_name, container in found.items():
+        assert body(container)["properties"]["publicAccess"] == "None", container_name
 
 
 def test_archive_account_is_grs_family_only(t: dict[str, dict[str, Any]]) -> None:
@@ -717,16 +823,22 @@ def test_acs_role_defaults_to_the_narrower_built_in_role(t: dict[str, dict[str, 
         "Communication and Email Service Owner": COMMUNICATION_AND_EMAIL_SERVICE_OWNER,
         "Contributor": CONTRIBUTOR,
     }
-    everything = json.dumps(list(t.values()))
+    everything = json.dumps(list(every(t).values()))
     assert OWNER not in everything and USER_ACCESS_ADMINISTRATOR not in everything
 
 
-def test_every_role_assignment_says_why_it_exists() -> None:
+def test_every_role_assignment_says_why_it_exists(t: dict[str, dict[str, Any]]) -> None:
+    declared = 0
     for path in _bicep_files():
         lines = path.read_text(encoding="utf-8").splitlines()
         for i, line in enumerate(lines):
-            if "'Microsoft.Authorization/roleAssignments@" in line:
-                assert lines[i - 1].lstrip().startswith("//"), f"{path.name}:{i + 1}: no comment saying why"
+            if re.match(r"\s*resource\s+\w+\s+'Microsoft\.Authorization/roleAssignments@", line, re.I):
+                declared += 1
+                assert i > 0 and lines[i - 1].lstrip().startswith("//"), (
+                    f"{path.name}:{i + 1}: no comment saying why"
+                )
+    # Every role assignment the parser sees was found (and checked) here.
+    assert declared == len(_role_assignments(t)) > 0
 
 
 # Event Grid -----------------------------------------------------------------------------------
@@ -914,12 +1026,20 @@ def secret_looking(content: str) -> list[str]:
 
 def _infra_texts() -> dict[str, str]:
     files = [p for p in INFRA.rglob("*") if p.is_file()] + [ROOT / "azure.yaml"]
-    return {p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8") for p in files}
+    texts = {p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8") for p in files}
+    expected = {f"infra/{name}" for name in EXPECTED_FILES} | {
+        "infra/abbreviations.json",
+        "infra/main.parameters.json",
+        "infra/hooks/postdeploy.sh",
+        "infra/hooks/postdeploy.ps1",
+        "azure.yaml",
+    }
+    assert expected <= set(texts), f"not scanned: {expected - set(texts)}"
+    return texts
 
 
 def test_no_secret_literals_anywhere_in_infra() -> None:
     texts = _infra_texts()
-    assert len(texts) >= len(EXPECTED_FILES) + 4
     for name, content in texts.items():
         assert not secret_looking(content), f"{name}: secret-looking text {secret_looking(content)}"
 
@@ -944,36 +1064,200 @@ def test_secret_scanner_catches_what_it_should() -> None:
         assert not secret_looking(sample), sample
 
 
+# Parameters whose name sounds secret and whose value is not one (or only names/locates one).
+SECRET_SOUNDING = re.compile(r"key|secret|password|connectionString|sas|credential", re.I)
+NOT_SECRETS = {
+    # Identifies the resource; with local auth disabled, ingestion needs the app identity
+    # (APPLICATIONINSIGHTS_AUTHENTICATION_STRING), so it grants nothing on its own.
+    ("modules/function-app.bicep", "applicationInsightsConnectionString"),
+}
+
+
 def test_keys_are_never_read_into_a_deployment(t: dict[str, dict[str, Any]]) -> None:
+    """The one secret, the ACS connection string of key mode, stays in Key Vault and reaches the
+    app as a Key Vault reference: no deployment lists keys, takes a secret or outputs one."""
     for name, content in _infra_texts().items():
         assert not re.search(r"\blist(Keys|ConnectionStrings|AccountSas|ServiceSas)\(", content), name
-    for name, doc in t.items():
-        for pname, p in doc.get("parameters", {}).items():
-            if any(d["type"] == "secure" for d in p["decorators"]):
-                assert p.get("default") is None, f"{name}: secure parameter {pname} has a default"
-        for oname in doc.get("outputs", {}):
-            assert not re.search(r"key|secret|password|sas", oname, re.I) or oname == "secretUri", (
-                name,
-                oname,
-            )
+    secure = {
+        (name, pname)
+        for name, doc in every(t).items()
+        for pname, p in doc.get("parameters", {}).items()
+        if any(d["type"] == "secure" for d in p["decorators"])
+    }
+    assert not secure, f"a secret passed as a parameter (keep it in Key Vault): {secure}"
+    sounding = {
+        (name, pname)
+        for name, doc in every(t).items()
+        for pname in doc.get("parameters", {})
+        if SECRET_SOUNDING.search(pname)
+    }
+    # The search finds the parameters that name the secret (and the known non-secrets).
+    assert {
+        (MAIN, "acsConnectionStringSecretName"),
+        ("modules/keyvault-access.bicep", "secretName"),
+    } <= sounding
+    assert sounding >= NOT_SECRETS
+    for name, pname in sorted(sounding - NOT_SECRETS):
+        assert re.search(r"(Name|Uri)$", pname), f"{name}: parameter {pname} looks like it carries a secret"
+    outputs = [(name, oname) for name, doc in every(t).items() for oname in doc.get("outputs", {})]
+    assert len(outputs) >= len(t[MAIN]["outputs"]) > 0
+    for name, oname in outputs:
+        assert not re.search(r"key|secret|password|sas", oname, re.I) or oname == "secretUri", (name, oname)
 
 
 # Documentation --------------------------------------------------------------------------------
 
+README = ROOT / "README.md"
+DEPLOY_ANCHOR = "deploy"  # README.md#deploy, the "## Deploy" heading
+
+
+def _markdown_lines(path: Path) -> list[str]:
+    """The lines of a Markdown file outside fenced code blocks."""
+    lines, fence = [], ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        marker = re.match(r"\s*(```|~~~)", line)
+        if marker and (not fence or marker.group(1) == fence):
+            fence = "" if fence else marker.group(1)
+        elif not fence:
+            lines.append(line)
+    return lines
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    heading = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading.strip())  # [text](url) -> text
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    anchors: set[str] = set()
+    for line in _markdown_lines(path):
+        heading = re.match(r"#{1,6}\s+(.*?)(?:\s+#+)?\s*$", line)
+        if heading:
+            slug = base = _slug(heading.group(1))
+            n = 0
+            while slug in anchors:  # GitHub numbers repeated headings: x, x-1, x-2
+                n += 1
+                slug = f"{base}-{n}"
+            anchors.add(slug)
+    return anchors
+
 
 def _deploy_docs() -> str:
-    """The Deploy section: docs/deploy.md, or the README once it has been merged there."""
-    for candidate in (ROOT / "docs" / "deploy.md", ROOT / "README.md"):
-        if candidate.is_file() and "## Deploy" in candidate.read_text(encoding="utf-8"):
-            return candidate.read_text(encoding="utf-8").split("## Deploy", 1)[1]
-    pytest.fail("no Deploy section in docs/deploy.md or README.md")
+    """The README's Deploy section, up to the next second-level heading."""
+    lines = _markdown_lines(README)
+    assert "## Deploy" in lines, "no '## Deploy' heading in README.md"
+    start = lines.index("## Deploy") + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return "\n".join(lines[start:end])
 
 
 def test_every_parameter_is_documented(t: dict[str, dict[str, Any]]) -> None:
     docs = _deploy_docs()
+    assert "| `environmentName` |" in docs, "the parameter table is not in the Deploy section"
     mapped = json.loads(text("main.parameters.json"))["parameters"]
     for name in t[MAIN]["parameters"]:
         variable = re.match(r"\$\{([A-Z0-9_]+)", mapped[name]["value"]).group(1)  # type: ignore[union-attr]
         assert f"| `{name}` | `{variable}` |" in docs, (
             f"parameter {name} ({variable}) missing from the Deploy docs"
         )
+
+
+def _bicep_comments(code: str) -> list[str]:
+    """The text of every ``//`` and ``/* */`` comment, skipping string literals ('...//...')."""
+    comments, i, n = [], 0, len(code)
+    while i < n:
+        if code.startswith("'''", i):
+            end = code.find("'''", i + 3)
+            i = n if end < 0 else end + 3
+        elif code[i] == "'":
+            i += 1
+            while i < n and code[i] not in "'\n":
+                i += 2 if code[i] == "\\" else 1
+            i += 1
+        elif code.startswith("//", i):
+            end = code.find("\n", i)
+            end = n if end < 0 else end
+            comments.append(code[i + 2 : end])
+            i = end
+        elif code.startswith("/*", i):
+            end = code.find("*/", i + 2)
+            end = n if end < 0 else end
+            comments.append(code[i + 2 : end])
+            i = end + 2
+        else:
+            i += 1
+    return comments
+
+
+def _hash_comments(code: str) -> list[str]:
+    """``# ...`` comments (YAML, shell, PowerShell), whole-line or after whitespace."""
+    return [m.group(1) for m in re.finditer(r"(?:^|[ \t])#(.*)$", code, re.M)]
+
+
+# A path to a Markdown file (optionally with #anchor) or under docs/; URLs are removed first.
+DOC_LINK = re.compile(
+    r"(?<![\w/.-])((?:\.\.?/)*(?:[\w.-]+/)*[\w.-]+\.md(?![\w-])|(?:\.\.?/)*docs(?:/[\w.-]*[\w-])+)(?:#([\w-]+))?"
+)
+
+
+def _doc_links(comment: str) -> list[tuple[str, str | None]]:
+    return [(m.group(1), m.group(2)) for m in DOC_LINK.finditer(re.sub(r"\b\w+://\S+", " ", comment))]
+
+
+def _infra_doc_links() -> list[tuple[Path, str, str | None]]:
+    """(file, link, anchor) for each documentation link in comments of azure.yaml and infra/."""
+    found = []
+    for path in [ROOT / "azure.yaml", *sorted(INFRA.rglob("*"))]:
+        if path.suffix == ".bicep":
+            comments = _bicep_comments(path.read_text(encoding="utf-8"))
+        elif path.suffix in {".yaml", ".sh", ".ps1"}:
+            comments = _hash_comments(path.read_text(encoding="utf-8"))
+        else:
+            continue
+        found += [(path, link, anchor) for comment in comments for link, anchor in _doc_links(comment)]
+    return found
+
+
+def test_documentation_links_in_infra_resolve() -> None:
+    """A link in azure.yaml or an infra comment (``README.md#deploy``, ``docs/x.md``) names a file
+    that exists: relative to the repository root, or to the file for ``./`` and ``../``; and a
+    Markdown anchor names a heading of that file."""
+    links = _infra_doc_links()
+    linked_from = {path.relative_to(ROOT).as_posix() for path, _, _ in links}
+    # Both point at README.md#deploy: the scan finds links where there are some.
+    assert {"azure.yaml", "infra/main.bicep"} <= linked_from, f"links found only in {sorted(linked_from)}"
+    for path, link, anchor in links:
+        where = f"{path.relative_to(ROOT)}: {link}" + (f"#{anchor}" if anchor else "")
+        target = (path.parent if link.startswith(".") else ROOT) / link
+        assert target.exists(), f"{where}: {os.path.relpath(target, ROOT)} does not exist"
+        if anchor is not None:
+            assert target.suffix == ".md", f"{where}: an anchor in a file that is not Markdown"
+            assert anchor in _anchors(target), f"{where}: no heading with that anchor"
+
+
+def test_the_deploy_anchor_is_the_readme_deploy_heading() -> None:
+    assert DEPLOY_ANCHOR in _anchors(README)
+    assert _deploy_docs().strip(), "the Deploy section is empty"
+
+
+def test_documentation_link_scanner_catches_what_it_should() -> None:
+    bicep = (
+        "// See README.md#deploy and docs/deploy.md.\n"
+        "var u = 'https://example.com/docs/x.md' // not a link: ../notes/ops.md#run-it\n"
+        "/* block: docs/a/b.md */\n"
+        "var w = 'a // b README.md'\n"
+    )
+    comments = _bicep_comments(bicep)
+    links = [link for comment in comments for link in _doc_links(comment)]
+    assert links == [
+        ("README.md", "deploy"),
+        ("docs/deploy.md", None),
+        ("../notes/ops.md", "run-it"),
+        ("docs/a/b.md", None),
+    ]
+    yaml = "# yaml-language-server: $schema=https://x/y/schema.md\nname: x # see docs/deploy\n"
+    assert [link for c in _hash_comments(yaml) for link in _doc_links(c)] == [("docs/deploy", None)]
+    assert _slug("Deploy with `azd up`") == "deploy-with-azd-up"
+    assert _slug("Where things go (archive storage account)") == "where-things-go-archive-storage-account"
+    assert _slug("See [Permissions](#permissions)") == "see-permissions"

@@ -70,10 +70,39 @@ def test_checkov_parses_every_file_and_no_check_fails(infra_report: dict[str, An
     } <= checked
 
 
+def _skip_comments(infra: Path = INFRA) -> list[tuple[str, int, str, str]]:
+    """(file, line, check id, reason) of every checkov skip comment under ``infra``."""
+    found = []
+    for path in sorted(infra.rglob("*.bicep")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            skip = re.match(r"\s*//\s*checkov\s*:\s*skip\s*=\s*([A-Z0-9_]+)\s*:?(.*)$", line)
+            if skip:
+                found.append(
+                    (path.relative_to(infra).as_posix(), number, skip.group(1), skip.group(2).strip())
+                )
+    return found
+
+
 def test_every_skip_gives_a_reason(infra_report: dict[str, Any]) -> None:
-    for check in infra_report["results"]["skipped_checks"]:
-        reason = check["check_result"].get("suppress_comment", "")
-        assert len(reason) >= 40, f"{check['check_id']} on {check['resource']}: reason too thin: {reason!r}"
+    """Each skip comment is applied by checkov to the resource it sits in, with its reason, and
+    checkov skips nothing else: a skip naming a check that does not apply there, or sitting
+    where checkov does not read it, fails here instead of silencing nothing."""
+    comments = _skip_comments()
+    assert comments, "no //checkov:skip comments found in infra/"
+    skipped = infra_report["results"]["skipped_checks"]
+    for file, line, check_id, reason in comments:
+        where = f"{file}:{line}: {check_id}"
+        assert len(reason) >= 40, f"{where}: reason too thin: {reason!r}"
+        applied = [
+            check
+            for check in skipped
+            if check["file_path"].lstrip("/") == file
+            and check["check_id"] == check_id
+            and check["file_line_range"][0] <= line <= check["file_line_range"][1]
+        ]
+        assert len(applied) == 1, f"{where}: checkov did not apply this skip to the resource it sits in"
+        assert applied[0]["check_result"].get("suppress_comment", "").strip() == reason, where
+    assert len(skipped) == len(comments), [(c["file_path"], c["check_id"]) for c in skipped]
 
 
 def test_skip_comments_sit_inside_resource_bodies() -> None:
