@@ -20,6 +20,10 @@ class ArchiverError(Exception):
             self.reason = reason
 
 
+class UsageError(ValueError):
+    """An operator's argument is malformed (a case name, a date): say which, change nothing."""
+
+
 class PermanentError(ArchiverError):
     """Retrying cannot help: record the job or event with its reason, then acknowledge it."""
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from archiver import layout
+from azure.core.exceptions import HttpResponseError
+
+from archiver import layout, scopes
 from archiver.metadata import parse_metadata
 from archiver.records import IndexEntry
-from archiver.store import ArchiveStore
+from archiver.store import ArchiveStore, now_utc
 
 
 def find(store: ArchiveStore, participant_id: str) -> list[IndexEntry]:
@@ -50,33 +53,78 @@ def _index_names_for_chunk(store: ArchiveStore, metadata_name: str) -> list[str]
     return [f"{layout.participant_digest(p.participant_id)}/{stem}.json" for p in metadata.participants]
 
 
-def erase(store: ArchiveStore, participant_id: str, *, dry_run: bool = True) -> list[str]:
-    """Delete every recording the person is in, with all index entries that point at them.
+@dataclass
+class RecordingErasure:
+    """One recording: erased whole, or left whole with every reason it could not be erased."""
+
+    folder: str
+    archived: list[str] = field(default_factory=list)
+    index: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+
+    @property
+    def erasable(self) -> bool:
+        return not self.blocked
+
+
+def _blockers(store: ArchiveStore, blob: str, container_retained: bool) -> list[str]:
+    """Why ``blob`` cannot be deleted now: cases holding it, retention still running."""
+    reasons = [f"{blob}: held for case {record.case}" for record in store.holds_on(blob)]
+    protection = store.protection(blob)
+    if protection.legal_hold and not reasons:
+        reasons.append(f"{blob}: under a legal hold placed outside this tool")
+    if protection.retained_until is not None and protection.retained_until > now_utc():
+        reasons.append(f"{blob}: retained until {protection.retained_until.isoformat()}")
+    if container_retained:
+        reasons.append(f"{blob}: the archive container's time-based retention policy protects it")
+    return reasons
+
+
+def plan_erasure(store: ArchiveStore, participant_id: str) -> list[RecordingErasure]:
+    """What erasing a person would delete, recording by recording, and what stands in the way."""
+    scope = scopes.for_participant(store, participant_id)
+    container_retained = store.container_retention()
+    plans = []
+    for folder in scope.folders:
+        plan = RecordingErasure(folder, archived=store.archived_names(folder + "/"))
+        for name in plan.archived:
+            if name.endswith(".metadata.json"):
+                plan.index.extend(_index_names_for_chunk(store, name))
+            plan.blocked.extend(_blockers(store, name, container_retained))
+        plans.append(plan)
+    digest = layout.participant_digest(participant_id)
+    leftovers = [n for n in store.index_entry_names(digest) if not any(n in p.index for p in plans)]
+    if leftovers:  # entries whose recording is already gone: nothing protects them
+        plans.append(RecordingErasure("(index entries without a recording)", index=leftovers))
+    return plans
+
+
+def erase(store: ArchiveStore, participant_id: str, *, dry_run: bool = True) -> list[RecordingErasure]:
+    """Delete every recording the person is in, whole, with all index entries pointing at them.
 
     A person's voice cannot be cut out of a mixed recording, so erasure works per recording:
     its media, metadata and manifests, and the index entries of everyone in it (read from the
-    archived metadata). Returns the blob names (``container/name``) deleted, or that would be
-    with ``dry_run``. With blob soft delete or versioning on (the deployed default), deleted
-    data stays recoverable for that retention period; purge it there if the request requires it.
+    archived metadata). A recording any part of which is held or retained is left whole and
+    reported with why. With blob soft delete or versioning on, deleted data stays recoverable
+    for that retention period; purge it there if the request requires it.
     """
-    digest = layout.participant_digest(participant_id)
-    own = store.index_entries(digest)
-    folders = sorted({entry.recording_manifest.rsplit("/", 1)[0] for _, entry in own})
-    archived: list[str] = []
-    index: list[str] = []
-    for folder in folders:
-        names = store.archived_names(folder + "/")
-        for name in names:
-            if name.endswith(".metadata.json"):
-                index.extend(_index_names_for_chunk(store, name))
-        archived.extend(names)
-    index.extend(store.index_entry_names(digest))
-    archived, index = list(dict.fromkeys(archived)), list(dict.fromkeys(index))
+    plans = plan_erasure(store, participant_id)
     if not dry_run:
-        for name in index:
-            store.delete_index_entry(name)
-        for name in archived:
+        for plan in plans:
+            if plan.erasable:
+                _carry_out(store, plan)
+    return plans
+
+
+def _carry_out(store: ArchiveStore, plan: RecordingErasure) -> None:
+    """Archived objects first: if storage refuses one (a hold placed since the plan), stop there."""
+    for name in plan.archived:
+        try:
             store.delete_archived(name)
-    return [f"{store.index_container}/{n}" for n in index] + [
-        f"{store.archive_container}/{n}" for n in archived
-    ]
+        except HttpResponseError as exc:
+            plan.blocked.append(
+                f"{name}: storage refused the delete ({getattr(exc, 'error_code', exc.status_code)})"
+            )
+            return
+    for name in dict.fromkeys(plan.index):
+        store.delete_index_entry(name)

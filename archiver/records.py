@@ -166,3 +166,36 @@ class FailedJobRecord(Record):
     deadline: datetime
     margin_seconds: float
     job: dict[str, Any]  # the queue message's job, as ``RecordingJob.model_dump(mode="json")``
+
+
+class HoldRecord(Record):
+    """One case holding one archived object. Clearing a case releases the object's native legal
+    hold only when no other case's record for it remains."""
+
+    schema_: Literal[1] = Field(default=1, alias="schema")
+    case: str
+    container: str
+    blob: str
+    placed_at: datetime
+    operator: str
+    scope: str  # what the operator named: "call:<id>" or "participant:<sha256 digest>"
+
+
+AuditAction = Literal["hold_set", "hold_clear", "export", "erase", "replay"]
+
+
+class AuditRecord(Record):
+    """One operator action on the archive, appended once and never changed (chain of custody).
+
+    Scopes name people only by the digest of their identity, never the identity itself.
+    """
+
+    schema_: Literal[1] = Field(default=1, alias="schema")
+    at: datetime
+    operator: str
+    action: AuditAction
+    scope: str
+    case: str | None = None
+    objects: int = Field(ge=0)
+    outcome: Literal["done", "partial", "refused", "dry_run", "failed"]
+    detail: str = ""

@@ -31,6 +31,8 @@ INDEX_CONTAINER = "participant-index"
 REJECTED_CONTAINER = "rejected-events"
 FAILURES_CONTAINER = "failed-jobs"
 STAGING_CONTAINER = "archive-staging"  # in-progress copies: never the archive container
+AUDIT_CONTAINER = "audit"  # append-only: every hold, clear, export, erase and replay
+HOLDS_CONTAINER = "legal-holds"  # which case holds which archived object
 HOST_STORAGE = "AzureWebJobsStorage"
 
 CommaList = Annotated[tuple[str, ...], Field(default=())]

@@ -12,8 +12,10 @@ written once use ``overwrite=False`` (If-None-Match: *) and treat ``ResourceExis
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterator
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any, TypeVar
 
@@ -29,15 +31,19 @@ from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient, C
 
 from archiver.errors import ArchiveBusy, ArchiverError, ConfigurationError, StorageUnavailable
 from archiver.records import (
+    AuditRecord,
     ChunkManifest,
     FailedJobRecord,
+    HoldRecord,
     IndexEntry,
     Record,
     RecordingManifest,
     RejectedEventRecord,
 )
 from archiver.settings import (
+    AUDIT_CONTAINER,
     FAILURES_CONTAINER,
+    HOLDS_CONTAINER,
     INDEX_CONTAINER,
     REJECTED_CONTAINER,
     STAGING_CONTAINER,
@@ -120,6 +126,8 @@ class ArchiveStore:
         self.rejected: ContainerClient = service.get_container_client(REJECTED_CONTAINER)
         self.failures: ContainerClient = service.get_container_client(FAILURES_CONTAINER)
         self.staging: ContainerClient = service.get_container_client(STAGING_CONTAINER)
+        self.audit: ContainerClient = service.get_container_client(AUDIT_CONTAINER)
+        self.holds: ContainerClient = service.get_container_client(HOLDS_CONTAINER)
         self._ensured = False
 
     @classmethod
@@ -141,7 +149,16 @@ class ArchiveStore:
         """Create missing containers once per process (infra creates them in Azure already)."""
         if self._ensured:
             return
-        for container in (self.archive, self.index, self.rejected, self.failures, self.staging):
+        containers = (
+            self.archive,
+            self.index,
+            self.rejected,
+            self.failures,
+            self.staging,
+            self.audit,
+            self.holds,
+        )
+        for container in containers:
             with suppress(ResourceExistsError):
                 container.create_container()
         self._ensured = True
@@ -303,3 +320,65 @@ class ArchiveStore:
 
     def failed_job(self, name: str) -> FailedJobRecord | None:
         return self._read(self.failures, name, FailedJobRecord)
+
+    # Protection: legal holds, retention --------------------------------------------------------
+
+    def protection(self, name: str) -> Protection:
+        """What storage says protects one archived blob (legal hold, version-level retention)."""
+        props = self.archive.get_blob_client(name).get_blob_properties()
+        policy = getattr(props, "immutability_policy", None)
+        until = getattr(policy, "expiry_time", None)
+        return Protection(legal_hold=bool(getattr(props, "has_legal_hold", False)), retained_until=until)
+
+    def container_retention(self) -> bool:
+        """Whether the archive container has a container-level time-based retention policy."""
+        return bool(self.archive.get_container_properties().has_immutability_policy)
+
+    def set_legal_hold(self, name: str, hold: bool) -> None:
+        self.archive.get_blob_client(name).set_legal_hold(hold)
+
+    def put_hold(self, record: HoldRecord) -> bool:
+        return self._create_once(
+            self.holds, _hold_name(record.container, record.blob, record.case), record.to_json_bytes()
+        )
+
+    def holds_on(self, blob: str) -> list[HoldRecord]:
+        """Every case's record of holding one archived blob."""
+        prefix = f"{self.archive_container}/{blob}/"
+        found = [self._read(self.holds, name, HoldRecord) for name in self._names(self.holds, prefix)]
+        return [record for record in found if record is not None]
+
+    def all_holds(self) -> list[HoldRecord]:
+        found = [self._read(self.holds, name, HoldRecord) for name in self._names(self.holds, "")]
+        return [record for record in found if record is not None]
+
+    def delete_hold(self, record: HoldRecord) -> None:
+        with suppress(ResourceNotFoundError):
+            self.holds.delete_blob(_hold_name(record.container, record.blob, record.case))
+
+    # Audit trail -------------------------------------------------------------------------------
+
+    def append_audit(self, record: AuditRecord) -> str:
+        """A new audit blob, created once; the container is append-only (immutable) in Azure."""
+        self.ensure_containers()
+        name = f"{record.at:%Y/%m/%d/%H%M%S.%f}Z-{record.action}-{uuid.uuid4().hex[:12]}.json"
+        self._create_once(self.audit, name, record.to_json_bytes())
+        return name
+
+    def audit_records(self, since: datetime | None = None) -> list[AuditRecord]:
+        """Audit records in time order, from ``since`` (whole days by name, then exact)."""
+        names = sorted(self._names(self.audit, ""))
+        if since is not None:
+            names = [n for n in names if n[:10] >= f"{since:%Y/%m/%d}"]
+        found = [self._read(self.audit, name, AuditRecord) for name in names]
+        return [r for r in found if r is not None and (since is None or r.at >= since)]
+
+
+@dataclass(frozen=True)
+class Protection:
+    legal_hold: bool
+    retained_until: datetime | None
+
+
+def _hold_name(container: str, blob: str, case: str) -> str:
+    return f"{container}/{blob}/{case}.json"

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from archiver.cli import format_table
+from archiver.commands.tables import format_table
 from archiver.dev.emulator.client import EmulatorAdmin, EmulatorProcess
 from archiver.dev.stack import Azurite
 

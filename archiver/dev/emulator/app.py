@@ -1,8 +1,9 @@
-"""The emulator's state: configuration, documents, recordings, faults, request log, events."""
+"""The emulator's state: configuration, documents, recordings, faults, request log, events, callbacks."""
 
 from __future__ import annotations
 
 from archiver.acs_auth import decode_access_key
+from archiver.dev.emulator.callbacks import CallbackSender
 from archiver.dev.emulator.config import EmulatorConfig
 from archiver.dev.emulator.documents import DocumentStore
 from archiver.dev.emulator.events import EventPublisher
@@ -20,7 +21,8 @@ class Emulator:
         state = config.state_dir
         state.mkdir(parents=True, exist_ok=True)
         self.documents = DocumentStore(state / "documents")
-        self.recordings = RecordingStore(state / "recordings")
+        self.callbacks = CallbackSender(state / "callbacks")
+        self.recordings = RecordingStore(state / "recordings", on_change=self.callbacks.notify)
         self.faults = FaultBook()
         self.log = RequestLog()
         self.publisher = EventPublisher(state, config.webhook_url)

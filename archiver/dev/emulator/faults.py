@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -61,35 +62,61 @@ def parse_fault(raw: object) -> Fault:
 def _parse(raw: object) -> Fault:
     if not isinstance(raw, dict) or raw.get("kind") not in KINDS:
         raise bad_request(f"each fault needs a kind, one of {', '.join(KINDS)}", "kind")
-    kind = raw["kind"]
-    if kind == "status":
-        retry_after = raw.get("retryAfter")
-        if retry_after is not None:
-            retry_after = _int(raw, "retryAfter", 0, 0, 86400)
-        return Fault(
-            kind,
-            status=_int(raw, "status", 503, 100, 599),
-            retry_after=retry_after,
-            body=_text(raw, "body"),
-            content_type=_text(raw, "contentType"),
-        )
-    if kind == "html":
-        return Fault(kind, status=_int(raw, "status", 200, 100, 599), body=_text(raw, "body"))
-    if kind == "reset":
-        return Fault(kind, after_bytes=_int(raw, "afterBytes", 0, 0, 1 << 62))
-    if kind == "redirect":
-        location = _text(raw, "location")
-        if not location:
-            raise bad_request("a redirect fault needs a location", "location")
-        return Fault(kind, status=_int(raw, "status", 302, 300, 399), location=location)
-    if kind == "delay":
-        seconds = raw.get("seconds", 1)
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 600:
-            raise bad_request("a delay fault needs seconds from 0 to 600", "seconds")
-        return Fault(kind, seconds=float(seconds))
-    if kind == "slow":
-        return Fault(kind, bytes_per_second=_int(raw, "bytesPerSecond", 65536, 1, 1 << 40))
-    return Fault(kind)  # empty
+    return _PARSERS.get(raw["kind"], _parse_plain)(raw)
+
+
+def _parse_status(raw: dict[str, Any]) -> Fault:
+    retry_after = raw.get("retryAfter")
+    if retry_after is not None:
+        retry_after = _int(raw, "retryAfter", 0, 0, 86400)
+    return Fault(
+        "status",
+        status=_int(raw, "status", 503, 100, 599),
+        retry_after=retry_after,
+        body=_text(raw, "body"),
+        content_type=_text(raw, "contentType"),
+    )
+
+
+def _parse_html(raw: dict[str, Any]) -> Fault:
+    return Fault("html", status=_int(raw, "status", 200, 100, 599), body=_text(raw, "body"))
+
+
+def _parse_reset(raw: dict[str, Any]) -> Fault:
+    return Fault("reset", after_bytes=_int(raw, "afterBytes", 0, 0, 1 << 62))
+
+
+def _parse_redirect(raw: dict[str, Any]) -> Fault:
+    location = _text(raw, "location")
+    if not location:
+        raise bad_request("a redirect fault needs a location", "location")
+    return Fault("redirect", status=_int(raw, "status", 302, 300, 399), location=location)
+
+
+def _parse_delay(raw: dict[str, Any]) -> Fault:
+    seconds = raw.get("seconds", 1)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 600:
+        raise bad_request("a delay fault needs seconds from 0 to 600", "seconds")
+    return Fault("delay", seconds=float(seconds))
+
+
+def _parse_slow(raw: dict[str, Any]) -> Fault:
+    return Fault("slow", bytes_per_second=_int(raw, "bytesPerSecond", 65536, 1, 1 << 40))
+
+
+def _parse_plain(raw: dict[str, Any]) -> Fault:
+    """Kinds without parameters (``empty``)."""
+    return Fault(raw["kind"])
+
+
+_PARSERS: dict[str, Callable[[dict[str, Any]], Fault]] = {
+    "status": _parse_status,
+    "html": _parse_html,
+    "reset": _parse_reset,
+    "redirect": _parse_redirect,
+    "delay": _parse_delay,
+    "slow": _parse_slow,
+}
 
 
 class FaultBook:

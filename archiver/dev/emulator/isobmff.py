@@ -1,7 +1,8 @@
 """ISO base media file format (MP4) boxes and sample tables, for tracks built in memory.
 
 Only what a progressive MP4 needs: ``ftyp``, then ``moov`` (so players can start at once),
-then one ``mdat`` whose chunks interleave the tracks second by second.
+then one ``mdat`` whose chunks interleave the tracks second by second. A track may skip its
+first samples with an edit list (``edts``/``elst``), as AAC tracks do for the encoder's priming.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 _UNITY_MATRIX = struct.pack(">9i", 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
 _MAC_EPOCH_OFFSET = 2_082_844_800  # seconds from 1904-01-01 to 1970-01-01
 _LANGUAGE_UND = 0x55C4
+_MOVIE_TIMESCALE = 1000
 
 
 def box(kind: bytes, *payload: bytes) -> bytes:
@@ -39,10 +41,21 @@ class Track:
     sample: Callable[[int], bytes]  # the bytes of sample ``i`` (0-based)
     width: int = 0
     height: int = 0
+    skip: int = 0  # media time (timescale units) the edit list hides at the start
+    presented: int | None = None  # media time shown after ``skip``; None: all that remains
 
     @property
     def duration(self) -> int:
         return len(self.sample_sizes) * self.sample_delta
+
+    @property
+    def presented_duration(self) -> int:
+        """What a player shows, in timescale units: the media, less any edit."""
+        return self.duration - self.skip if self.presented is None else self.presented
+
+    def movie_duration(self) -> int:
+        """``presented_duration`` in the movie's timescale (milliseconds)."""
+        return self.presented_duration * _MOVIE_TIMESCALE // self.timescale
 
 
 def ftyp() -> bytes:
@@ -101,8 +114,16 @@ def _sample_table(track: Track, offsets: list[int]) -> bytes:
     return box(b"stbl", *parts)
 
 
+def _edit_list(track: Track) -> list[bytes]:
+    """One ``edts`` box when the track skips or trims media, else nothing."""
+    if track.skip == 0 and track.presented is None:
+        return []
+    entry = struct.pack(">IiHH", track.movie_duration(), track.skip, 1, 0)  # rate 1.0
+    return [box(b"edts", full_box(b"elst", 0, 0, struct.pack(">I", 1), entry))]
+
+
 def _trak(track_id: int, track: Track, offsets: list[int], now: int) -> bytes:
-    movie_duration = track.duration * 1000 // track.timescale
+    movie_duration = track.movie_duration()
     is_video = track.handler == b"vide"
     tkhd = full_box(
         b"tkhd",
@@ -125,17 +146,17 @@ def _trak(track_id: int, track: Track, offsets: list[int], now: int) -> bytes:
     media_header = full_box(b"vmhd", 0, 1, bytes(8)) if is_video else full_box(b"smhd", 0, 0, bytes(4))
     dinf = box(b"dinf", full_box(b"dref", 0, 0, struct.pack(">I", 1), full_box(b"url ", 0, 1)))
     minf = box(b"minf", media_header, dinf, _sample_table(track, offsets))
-    return box(b"trak", tkhd, box(b"mdia", mdhd, hdlr, minf))
+    return box(b"trak", tkhd, *_edit_list(track), box(b"mdia", mdhd, hdlr, minf))
 
 
 def _moov(tracks: list[Track], offsets: list[list[int]]) -> bytes:
     now = int(time.time()) + _MAC_EPOCH_OFFSET
-    duration = max(t.duration * 1000 // t.timescale for t in tracks)
+    duration = max(t.movie_duration() for t in tracks)
     mvhd = full_box(
         b"mvhd",
         0,
         0,
-        struct.pack(">IIIIiH", now, now, 1000, duration, 0x00010000, 0x0100),
+        struct.pack(">IIIIiH", now, now, _MOVIE_TIMESCALE, duration, 0x00010000, 0x0100),
         bytes(10),
         _UNITY_MATRIX,
         bytes(24),

@@ -58,7 +58,11 @@ def write_media(
     duration_ms: int,
     pause_marks_ms: tuple[int, ...] = (),
 ) -> None:
-    """Write a playable file of ``duration_ms`` in ``kind``'s format (WAV carries the tones)."""
+    """Write a playable file of ``duration_ms`` in ``kind``'s format.
+
+    Every format carries the same audible conversation (``pcm``): WAV as PCM, one channel per
+    participant when unmixed; MP3 and MP4 mixed to mono and encoded.
+    """
     if kind.format == "wav":
         write_wav(
             path,
@@ -68,10 +72,17 @@ def write_media(
             pause_marks_ms=pause_marks_ms,
         )
     elif kind.format == "mp3":
-        mp3.write_mp3(path, duration_ms=duration_ms)
+        tones = pcm.mono_conversation(
+            participants=participants, duration_ms=duration_ms, pause_marks_ms=pause_marks_ms
+        )
+        mp3.write_mp3(path, tones, duration_ms=duration_ms)
     else:
         mp4.write_recording_mp4(
-            path, duration_ms=duration_ms, participants=participants, with_video=kind.has_video
+            path,
+            duration_ms=duration_ms,
+            participants=participants,
+            with_video=kind.has_video,
+            pause_marks_ms=pause_marks_ms,
         )
 
 

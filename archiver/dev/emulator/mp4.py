@@ -1,8 +1,10 @@
-"""MP4 writer: an AAC audio track of silence and, for audio+video, an H.264 test-card track.
+"""MP4 writer: an AAC-LC audio track of the participants' tones and, for audio+video, an H.264 test card.
 
-AAC frames of digital silence are a fixed few bytes (there is nothing to encode), and the
-video comes from the bit-level encoder in ``h264``; both are real codecs that every player
-decodes, so the archiver is tested on files shaped like the service's.
+The audio comes from the pure-Python encoder in ``aac`` (the same synthetic conversation the
+WAV carries, mixed to mono), and the video from the bit-level encoder in ``h264``; both are
+real codecs that every player decodes, so the archiver is tested on files shaped like the
+service's. The audio track's edit list hides the encoder's 1024 samples of priming, so what a
+player presents lines up with the video and lasts exactly the recording's duration.
 """
 
 from __future__ import annotations
@@ -10,16 +12,13 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from archiver.dev.emulator import h264
+from archiver.dev.emulator import aac, h264, pcm
 from archiver.dev.emulator.isobmff import Track, box, full_box, write_mp4
 
-AUDIO_SAMPLE_RATE = 16_000
+AUDIO_SAMPLE_RATE = aac.SAMPLE_RATE
 AUDIO_BIT_RATE = 128_000  # nominal, as the service reports it
-AAC_FRAME_SAMPLES = 1024
-# One AAC-LC raw_data_block (single channel element) that decodes to 1024 samples of silence.
-AAC_SILENT_FRAME = bytes([0x00, 0xC8, 0x00, 0x80, 0x23, 0x80])
-# AudioSpecificConfig: AAC-LC (2), 16 kHz (index 8), one channel.
-AAC_CONFIG = bytes([0x14, 0x08])
+AAC_FRAME_SAMPLES = aac.FRAME_SAMPLES
+AAC_CONFIG = aac.AUDIO_SPECIFIC_CONFIG
 
 VIDEO_WIDTH = 256
 VIDEO_HEIGHT = 144
@@ -98,17 +97,24 @@ def _per_second(total: int, per_second: float) -> tuple[int, ...]:
     return tuple(lengths)
 
 
-def audio_track(duration_ms: int) -> Track:
-    frames = max(1, -(-duration_ms * AUDIO_SAMPLE_RATE // (1000 * AAC_FRAME_SAMPLES)))
+def audio_track(duration_ms: int, participants: int = 1, pause_marks_ms: tuple[int, ...] = ()) -> Track:
+    """The conversation as AAC, one frame per sample, the priming hidden by an edit list."""
+    sample_count = duration_ms * AUDIO_SAMPLE_RATE // 1000
+    tones = pcm.mono_conversation(
+        participants=participants, duration_ms=duration_ms, pause_marks_ms=pause_marks_ms
+    )
+    frames = aac.encode(tones, sample_count)
     return Track(
         handler=b"soun",
         timescale=AUDIO_SAMPLE_RATE,
         sample_delta=AAC_FRAME_SAMPLES,
         sample_entry=_mp4a_entry(),
-        sample_sizes=(len(AAC_SILENT_FRAME),) * frames,
-        chunk_lengths=_per_second(frames, AUDIO_SAMPLE_RATE / AAC_FRAME_SAMPLES),
+        sample_sizes=tuple(len(frame) for frame in frames),
+        chunk_lengths=_per_second(len(frames), AUDIO_SAMPLE_RATE / AAC_FRAME_SAMPLES),
         sync_samples=None,
-        sample=lambda _i: AAC_SILENT_FRAME,
+        sample=frames.__getitem__,
+        skip=aac.PRIMING_SAMPLES,
+        presented=sample_count,
     )
 
 
@@ -143,7 +149,14 @@ def _length_prefixed(nal: bytes) -> bytes:
     return struct.pack(">I", len(nal)) + nal
 
 
-def write_recording_mp4(path: Path, *, duration_ms: int, participants: int, with_video: bool) -> None:
+def write_recording_mp4(
+    path: Path,
+    *,
+    duration_ms: int,
+    participants: int,
+    with_video: bool,
+    pause_marks_ms: tuple[int, ...] = (),
+) -> None:
     tracks = [video_track(duration_ms, participants)] if with_video else []
-    tracks.append(audio_track(duration_ms))
+    tracks.append(audio_track(duration_ms, participants, pause_marks_ms))
     write_mp4(str(path), tracks)

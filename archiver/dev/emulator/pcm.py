@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import sys
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 SAMPLE_RATE = 16_000
 SAMPLE_WIDTH = 2
@@ -73,3 +73,26 @@ def conversation(
         yield bytes(block)
         start = end
         second += 1
+
+
+def samples(blocks: Iterable[bytes]) -> Iterator[int]:
+    """The values of 16-bit little-endian PCM blocks (as ``conversation`` yields them), in order.
+
+    The MP3 and AAC encoders take numbers, not bytes; mono only (one value per frame).
+    """
+    for block in blocks:
+        values = array("h", block)
+        if sys.byteorder == "big":
+            values.byteswap()
+        yield from values
+
+
+def mono_conversation(
+    *, participants: int, duration_ms: int, pause_marks_ms: tuple[int, ...] = ()
+) -> Iterator[int]:
+    """Everyone mixed into one channel, as sample values: what the MP3 and MP4 audio carry."""
+    return samples(
+        conversation(
+            participants=participants, channels=1, duration_ms=duration_ms, pause_marks_ms=pause_marks_ms
+        )
+    )

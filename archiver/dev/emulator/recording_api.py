@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from archiver.dev.emulator.app import Emulator
+from archiver.dev.emulator.callbacks import is_deliverable
 from archiver.dev.emulator.errors import bad_request
 from archiver.dev.emulator.finalize import finalize
 from archiver.dev.emulator.formats import kind_from_request
@@ -37,10 +38,12 @@ def _state(recording: Recording) -> dict[str, str]:
 
 
 def start(app: Emulator, request: Request, params: dict[str, str]) -> Response:
+    """Start recording; state changes from now on are POSTed to the callback URI (``callbacks``)."""
     body = request.json_object()
     callback = body.get("recordingStateCallbackUri")
     if not isinstance(callback, str) or not callback:
         raise bad_request("recordingStateCallbackUri is required", "recordingStateCallbackUri")
+    is_deliverable(callback)  # a 400 unless loopback (called) or .invalid (never called)
     kind = kind_from_request(
         body.get("recordingContentType"),
         body.get("recordingChannelType"),

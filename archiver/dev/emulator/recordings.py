@@ -2,12 +2,15 @@
 
 ``active`` -> ``paused`` -> ``active`` ... -> ``inactive``: pausing needs an active
 recording, resuming a paused one, stopping one that is not yet stopped; anything else is the
-documented 400. Each change is saved to ``{state_dir}/recordings/{recordingId}.json``.
+documented 400. Each change is saved to ``{state_dir}/recordings/{recordingId}.json`` and
+reported to the ``on_change`` hook (the emulator's recording state callbacks) while the lock is
+still held, so the hook sees the changes of a recording in the order they happened.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -72,13 +75,17 @@ class Recording:
 
 
 class RecordingStore:
-    """Thread-safe registry of recordings; transitions happen under one lock."""
+    """Thread-safe registry of recordings; transitions happen under one lock.
 
-    def __init__(self, root: Path) -> None:
+    ``on_change`` must be quick and must not raise (it runs under the lock): queue, don't send.
+    """
+
+    def __init__(self, root: Path, on_change: Callable[[Recording], None] | None = None) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._recordings: dict[str, Recording] = {}
+        self._on_change = on_change
 
     def start(
         self,
@@ -100,7 +107,7 @@ class RecordingStore:
         )
         with self._lock:
             self._recordings[recording.recording_id] = recording
-            self._save(recording)
+            self._changed(recording)
         return recording
 
     def get(self, recording_id: str, conversation_id: str | None = None) -> Recording:
@@ -114,7 +121,7 @@ class RecordingStore:
                 raise bad_request(f"cannot pause a recording that is {recording.state}", "recordingId")
             recording.state = PAUSED
             recording.pause_starts.append(utc_now())
-            self._save(recording)
+            self._changed(recording)
             return recording
 
     def resume(self, recording_id: str, conversation_id: str | None = None) -> Recording:
@@ -124,7 +131,7 @@ class RecordingStore:
                 raise bad_request(f"cannot resume a recording that is {recording.state}", "recordingId")
             recording.state = ACTIVE
             recording.pause_ends.append(utc_now())
-            self._save(recording)
+            self._changed(recording)
             return recording
 
     def stop(self, recording_id: str, conversation_id: str | None = None) -> Recording:
@@ -138,7 +145,7 @@ class RecordingStore:
                 recording.pause_ends.append(now)
             recording.state = INACTIVE
             recording.stopped_at = now
-            self._save(recording)
+            self._changed(recording)
             return recording
 
     def record_outcome(self, recording: Recording, event_id: str, document_ids: list[str]) -> None:
@@ -154,6 +161,12 @@ class RecordingStore:
         ):
             raise not_found(f"recording {recording_id} not found", "recordingId")
         return recording
+
+    def _changed(self, recording: Recording) -> None:
+        """Persist a state transition and report it (caller holds the lock)."""
+        self._save(recording)
+        if self._on_change is not None:
+            self._on_change(recording)
 
     def _save(self, recording: Recording) -> None:
         write_json_atomic(self.root / f"{recording.recording_id}.json", recording.to_json())

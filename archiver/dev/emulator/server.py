@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.shutdown()
         server.server_close()
+        emulator.callbacks.close()  # queued state callbacks get their chance to go out
         if config.ready_file is not None:
             config.ready_file.unlink(missing_ok=True)
     print("emulator: stopped", file=sys.stderr, flush=True)

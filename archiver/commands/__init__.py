@@ -1,0 +1,1 @@
+"""The operator commands behind ``python -m archiver``, one module per command group."""
