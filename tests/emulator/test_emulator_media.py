@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from emulator_media import check_mp3, check_mp4, check_wav, dominant_hz, loudness
+from emulator_media import (
+    check_mp3,
+    check_mp4,
+    check_wav,
+    decode_audio,
+    decode_with_ffmpeg,
+    dominant_hz,
+    loudness,
+    rms,
+)
 from emulator_support import MAX_MEDIA_SECONDS, Recorder, only_chunk
 
 from archiver.dev.emulator import h264, mp3, mp4, pcm
@@ -17,6 +24,9 @@ from archiver.dev.emulator.formats import RecordingKind
 from archiver.dev.emulator.media import write_media
 
 THREE = ["8:acs:r_00000001", "4:+14255550123", "8:orgid:2b9f6e3a-1111-2222-3333-444455556666"]
+TONE_RMS = 0.3 / 2**0.5  # pcm's tones peak at 0.3 of full scale
+# Decoded audio lags the input by this many samples: MP3 has no edit list to hide its delay.
+LAG = {"mp3": mp3.CODEC_DELAY_SAMPLES, "mp4": 0}
 
 
 def download(admin: EmulatorAdmin, url: str) -> bytes:
@@ -36,6 +46,8 @@ def test_mixed_mp4_has_h264_video_and_aac_audio(record: Recorder, admin: Emulato
     assert (video.codec, audio.codec) == (b"avc1", b"mp4a")
     assert video.sample_count == 1 * mp4.FRAME_RATE  # active time under 1 s: the 1 s minimum
     assert abs(audio.duration / audio.timescale - 1.0) < 0.1
+    # The edit list hides the AAC priming and presents exactly the recording's second.
+    assert (video.edit, audio.edit) == (None, (1000, 1024))
     metadata = json.loads(download(admin, chunk["metadataLocation"]))
     info = metadata["recordingInfo"]
     assert (info["contentType"], info["channelType"], info["format"]) == ("audioVideo", "mixed", "mp4")
@@ -151,7 +163,6 @@ def test_mp3_frame_header_constants() -> None:
     assert check_mp3(mp3.SILENT_FRAME * 3).frames == 3
 
 
-@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe (ffmpeg) is not installed")
 @pytest.mark.parametrize(
     ("kind", "codecs"),
     [
@@ -162,23 +173,43 @@ def test_mp3_frame_header_constants() -> None:
     ],
 )
 def test_ffmpeg_decodes_every_format(tmp_path: Path, kind: RecordingKind, codecs: list[str]) -> None:
-    """Where ffmpeg is installed, a real decoder reads every frame without a complaint."""
+    """FFmpeg (PyAV's) reads every frame of every stream without a complaint."""
     path = tmp_path / f"media.{kind.format}"
     write_media(path, kind, participants=3, duration_ms=2500, pause_marks_ms=(700,))
-    probe = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "json", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
+    report = decode_with_ffmpeg(path.read_bytes())
+    assert report.codecs == codecs
+    assert sorted(report.frames) == list(range(len(codecs))), "every stream yields frames"
+    assert report.complaints == []
+    assert 2.5 <= report.audio_seconds < 2.5 + 0.07  # at most one frame of padding at the end
+
+
+@pytest.mark.parametrize(("fmt", "content_type"), [("mp3", "audio"), ("mp4", "audio"), ("mp4", "audioVideo")])
+def test_encoded_audio_carries_each_participants_tone(
+    admin: EmulatorAdmin, fmt: str, content_type: str
+) -> None:
+    """MP3 and MP4 audio is as audible as the WAV: each second, the speaker's tone at full level."""
+    chunk = admin.seed_document(format=fmt, content_type=content_type, participants=THREE, duration_ms=3000)
+    audio = decode_audio(download(admin, chunk["contentLocation"]))
+    assert (audio.codec, audio.sample_rate, len(audio.channels)) == (
+        "mp3" if fmt == "mp3" else "aac",
+        16000,
+        1,
     )
-    assert [s["codec_name"] for s in json.loads(probe.stdout)["streams"]] == codecs
-    decode = subprocess.run(
-        ["ffmpeg", "-v", "warning", "-nostdin", "-i", str(path), "-f", "null", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    # Harmless notes: MP3 without a Xing header, multichannel WAV without a speaker layout.
-    benign = ("Estimating duration from bitrate", "Guessed Channel Layout")
-    complaints = [line for line in decode.stderr.splitlines() if not any(b in line for b in benign)]
-    assert complaints == []
+    samples, rate, lag = audio.channels[0], audio.sample_rate, LAG[fmt]
+    for second in range(3):  # participants speak in turn; stay clear of the changes
+        start, end = lag + second * rate + rate // 5, lag + (second + 1) * rate - rate // 5
+        assert rms(samples, start, end) > 0.8 * TONE_RMS
+        assert abs(dominant_hz(samples, start, end, rate) - pcm.tone_hz(second)) < 5
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "mp4"])
+def test_pause_marks_are_silent_in_encoded_audio(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"a.{fmt}"
+    kind = RecordingKind("audio", "mixed", fmt)
+    write_media(path, kind, participants=1, duration_ms=2000, pause_marks_ms=(1000,))
+    audio = decode_audio(path.read_bytes())
+    samples, rate, lag = audio.channels[0], audio.sample_rate, LAG[fmt]
+    mark_start, mark_end = lag + rate, lag + rate + rate * pcm.PAUSE_MARK_MS // 1000
+    assert rms(samples, lag + rate // 2, mark_start - rate // 50) > 0.8 * TONE_RMS
+    assert rms(samples, mark_start + rate // 50, mark_end - rate // 50) < 0.05 * TONE_RMS
+    assert rms(samples, mark_end + rate // 50, lag + 2 * rate - rate // 10) > 0.8 * TONE_RMS
