@@ -1,7 +1,8 @@
 // ACS call recording archiver: everything `azd up` (or `az deployment sub create`) builds.
 // Phase 1 (this file, default flags): resource group, identity, storage, monitoring, the
 // Function App, role assignments, the Event Grid system topic on the existing ACS resource
-// and alerts. Phase 2 (subscription.bicep): the event subscription to the deployed function,
+// and alerts; in private network mode also the virtual network, private endpoints and private
+// DNS zones. Phase 2 (subscription.bicep): the event subscription to the deployed function,
 // run by the azd postdeploy hook, or here when deployEventSubscription is true.
 targetScope = 'subscription'
 
@@ -111,10 +112,36 @@ param previousVersionRetentionDays int = 30
 @maxValue(365)
 param softDeleteRetentionDays int = 14
 
-@description('WORM retention on the archive container, in days (0 = none). Created unlocked.')
-@minValue(0)
+@description('WORM on the archive container: none, container (container-level time-based retention) or version (version-level immutability, per-blob legal holds). The audit container gets the same retention.')
+@allowed([
+  'none'
+  'container'
+  'version'
+])
+param immutability string = 'none'
+
+@description('Retention of the immutability policies, in days (immutability container or version).')
+@minValue(1)
 @maxValue(146000)
-param immutabilityPeriodDays int = 0
+param immutabilityRetentionDays int = 365
+
+@description('Lock the immutability policies (irreversible; done by the postdeploy hook, after which the template no longer writes them).')
+param immutabilityLocked bool = false
+
+@description('Put a CanNotDelete lock on the archive storage account so that azd down cannot delete the recordings.')
+param archiveDeleteLock bool = true
+
+@description('Private network mode: VNet integration, private endpoints and private DNS zones; storage (and Key Vault in key mode) not reachable from public networks.')
+param networkIsolation bool = false
+
+@description('Private network mode: address space of the virtual network.')
+param vnetAddressPrefix string = '10.90.0.0/24'
+
+@description('Private network mode: subnet delegated to the Flex Consumption app (/27 or larger).')
+param appSubnetPrefix string = '10.90.0.0/27'
+
+@description('Private network mode: subnet for the private endpoints.')
+param privateEndpointSubnetPrefix string = '10.90.0.32/27'
 
 @description('Hours ACS keeps a recording (SOURCE_RETENTION_HOURS); also sizes Event Grid retries.')
 @minValue(1)
@@ -193,6 +220,23 @@ module hostStorage 'modules/host-storage.bicep' = {
     tags: tags
     skuName: hostStorageSku
     deploymentContainerName: deploymentContainerName
+    networkIsolation: networkIsolation
+  }
+}
+
+// Private network mode: the virtual network, its subnets and the private DNS zones.
+module network 'modules/network.bicep' = if (networkIsolation) {
+  name: 'network'
+  scope: rg
+  params: {
+    vnetName: '${abbrs.networkVirtualNetworks}${resourceToken}'
+    nsgName: '${abbrs.networkNetworkSecurityGroups}${resourceToken}'
+    location: location
+    tags: tags
+    addressPrefix: vnetAddressPrefix
+    appSubnetPrefix: appSubnetPrefix
+    privateEndpointSubnetPrefix: privateEndpointSubnetPrefix
+    withVaultZone: useKeyAuth
   }
 }
 
@@ -212,7 +256,12 @@ module archiveStorage 'modules/archive-storage.bicep' = {
     archiveAfterDays: archiveAfterDays
     deleteAfterDays: deleteAfterDays
     previousVersionRetentionDays: previousVersionRetentionDays
-    immutabilityPeriodDays: immutabilityPeriodDays
+    immutability: immutability
+    immutabilityRetentionDays: immutabilityRetentionDays
+    immutabilityLocked: immutabilityLocked
+    networkIsolation: networkIsolation
+    eventGridTopicId: systemTopic.outputs.id
+    deleteLock: archiveDeleteLock
   }
 }
 
@@ -250,6 +299,66 @@ module keyVaultAccess 'modules/keyvault-access.bicep' = if (useKeyAuth) {
   }
 }
 
+// Private network mode: private endpoints (with their DNS records) for every store the app uses.
+// A conditional module is read with `!`, always inside the same condition it is deployed under.
+module archiveBlobEndpoint 'modules/private-endpoint.bicep' = if (networkIsolation) {
+  name: 'endpoint-archive-blob'
+  scope: rg
+  params: {
+    name: '${abbrs.networkPrivateEndpoints}${archiveStorage.outputs.name}-blob'
+    location: location
+    tags: tags
+    subnetId: network!.outputs.privateEndpointSubnetId
+    targetId: archiveStorage.outputs.id
+    groupId: 'blob'
+    privateDnsZoneId: network!.outputs.blobZoneId
+  }
+}
+
+module hostBlobEndpoint 'modules/private-endpoint.bicep' = if (networkIsolation) {
+  name: 'endpoint-host-blob'
+  scope: rg
+  params: {
+    name: '${abbrs.networkPrivateEndpoints}${hostStorage.outputs.name}-blob'
+    location: location
+    tags: tags
+    subnetId: network!.outputs.privateEndpointSubnetId
+    targetId: hostStorage.outputs.id
+    groupId: 'blob'
+    privateDnsZoneId: network!.outputs.blobZoneId
+  }
+}
+
+module hostQueueEndpoint 'modules/private-endpoint.bicep' = if (networkIsolation) {
+  name: 'endpoint-host-queue'
+  scope: rg
+  params: {
+    name: '${abbrs.networkPrivateEndpoints}${hostStorage.outputs.name}-queue'
+    location: location
+    tags: tags
+    subnetId: network!.outputs.privateEndpointSubnetId
+    targetId: hostStorage.outputs.id
+    groupId: 'queue'
+    privateDnsZoneId: network!.outputs.queueZoneId
+  }
+}
+
+// Key mode: the EXISTING vault is yours; the deployment adds an endpoint to it and never changes
+// the vault itself (disable its public network access yourself, README.md#deploy).
+module keyVaultEndpoint 'modules/private-endpoint.bicep' = if (networkIsolation && useKeyAuth) {
+  name: 'endpoint-key-vault'
+  scope: rg
+  params: {
+    name: '${abbrs.networkPrivateEndpoints}${acsKeyVaultName}-vault'
+    location: location
+    tags: tags
+    subnetId: network!.outputs.privateEndpointSubnetId
+    targetId: keyVaultAccess!.outputs.vaultId
+    groupId: 'vault'
+    privateDnsZoneId: network!.outputs.vaultZoneId
+  }
+}
+
 module functionApp 'modules/function-app.bicep' = {
   name: 'function-app'
   scope: rg
@@ -276,8 +385,16 @@ module functionApp 'modules/function-app.bicep' = {
     atRiskMarginMinutes: atRiskMarginMinutes
     deleteSourceAfterArchive: deleteSourceAfterArchive
     acsEndpoint: acsAccess.outputs.endpoint
-    acsConnectionStringSecretUri: useKeyAuth ? keyVaultAccess.outputs.secretUri : ''
+    acsConnectionStringSecretUri: useKeyAuth ? keyVaultAccess!.outputs.secretUri : ''
+    virtualNetworkSubnetId: networkIsolation ? network!.outputs.appSubnetId : ''
   }
+  // The app starts only once its stores resolve to their private endpoints.
+  dependsOn: [
+    archiveBlobEndpoint
+    hostBlobEndpoint
+    hostQueueEndpoint
+    keyVaultEndpoint
+  ]
 }
 
 module appRbac 'modules/app-rbac.bicep' = {
@@ -354,6 +471,10 @@ output ARCHIVE_STORAGE_ACCOUNT_ID string = archiveStorage.outputs.id
 output ARCHIVE_STORAGE_ACCOUNT_URL string = archiveStorage.outputs.blobServiceUrl
 output ARCHIVE_CONTAINER string = archiveStorage.outputs.archiveContainerName
 output EVENT_GRID_DEADLETTER_CONTAINER string = archiveStorage.outputs.deadLetterContainerName
+output ARCHIVE_AUDIT_CONTAINER string = archiveStorage.outputs.auditContainerName
+output ARCHIVE_IMMUTABILITY string = immutability
+output ARCHIVE_IMMUTABILITY_LOCKED bool = immutabilityLocked
+output ARCHIVE_DELETE_LOCK_NAME string = archiveStorage.outputs.deleteLockName
 output HOST_STORAGE_ACCOUNT_NAME string = hostStorage.outputs.name
 output JOBS_QUEUE_NAME string = hostStorage.outputs.jobsQueueName
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = systemTopic.outputs.name

@@ -1,9 +1,39 @@
 # azd postdeploy hook (Windows), phase 2: the same as postdeploy.sh. Creates (or updates) the
 # Event Grid subscription from the ACS system topic to the deployed ingest_recording_event
-# function. Needs the Azure CLI signed in (`az login`). Re-run with: azd hooks run postdeploy
+# function, after locking the immutability policies when IMMUTABILITY_LOCKED=true (irreversible;
+# see README.md#deploy). Needs the Azure CLI signed in (`az login`). Re-run with: azd hooks run postdeploy
 $ErrorActionPreference = 'Stop'
 
 $template = Join-Path $PSScriptRoot '..' 'subscription.bicep'
+
+# Lock one container's immutability policy if it is still unlocked (a POST that needs the
+# policy's current ETag, which is why it is here and not in the template).
+function Lock-Policy([string] $container) {
+    $common = @('--subscription', $env:AZURE_SUBSCRIPTION_ID, '--resource-group', $env:AZURE_RESOURCE_GROUP,
+        '--account-name', $env:ARCHIVE_STORAGE_ACCOUNT_NAME, '--container-name', $container)
+    $policy = az storage container immutability-policy show @common --output json 2>$null | ConvertFrom-Json
+    if ($policy -and $policy.state -eq 'Locked') {
+        Write-Host "postdeploy: the immutability policy on $container is already locked."
+    } elseif ($policy -and $policy.state -eq 'Unlocked' -and $policy.immutabilityPeriodSinceCreationInDays -gt 0) {
+        Write-Host "postdeploy: LOCKING the $($policy.immutabilityPeriodSinceCreationInDays)-day immutability policy on $container (irreversible)"
+        az storage container immutability-policy lock @common --if-match $policy.etag --output none
+        if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    } else {
+        Write-Error ("postdeploy: $container has no immutability policy to lock. Create it first with " +
+            "IMMUTABILITY_LOCKED=false (azd provision), then lock (README.md#deploy).")
+    }
+}
+
+if ($env:ARCHIVE_IMMUTABILITY_LOCKED -eq 'true' -and $env:ARCHIVE_IMMUTABILITY -and $env:ARCHIVE_IMMUTABILITY -ne 'none') {
+    $lockNames = @('AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP', 'ARCHIVE_STORAGE_ACCOUNT_NAME', 'ARCHIVE_CONTAINER',
+        'ARCHIVE_AUDIT_CONTAINER')
+    $lockMissing = $lockNames | Where-Object { -not [Environment]::GetEnvironmentVariable($_) }
+    if ($lockMissing) { Write-Error "postdeploy: missing azd environment values: $($lockMissing -join ' ')" }
+    az account show --output none 2>$null
+    if ($LASTEXITCODE -ne 0) { Write-Error 'postdeploy: IMMUTABILITY_LOCKED=true needs the Azure CLI, signed in (az login).' }
+    Lock-Policy $env:ARCHIVE_CONTAINER
+    Lock-Policy $env:ARCHIVE_AUDIT_CONTAINER
+}
 
 if ($env:DEPLOY_EVENT_SUBSCRIPTION -eq 'true') {
     Write-Host "postdeploy: DEPLOY_EVENT_SUBSCRIPTION=true, the subscription is part of 'azd provision'; nothing to do."

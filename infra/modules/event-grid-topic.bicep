@@ -30,6 +30,8 @@ resource existingTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' existing = 
   name: name
 }
 
-output id string = useExisting ? existingTopic.id : newTopic.id
+// Exactly one of the two topics exists; `!` tells Bicep which one is read in each branch, and
+// ARM evaluates only the branch the condition picks.
+output id string = useExisting ? existingTopic!.id : newTopic!.id
 output name string = name
-output principalId string = useExisting ? existingTopic.identity.principalId : newTopic.identity.principalId
+output principalId string = useExisting ? existingTopic!.identity.principalId : newTopic!.identity.principalId

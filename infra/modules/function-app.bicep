@@ -52,7 +52,25 @@ param acsEndpoint string
 @description('Versionless Key Vault secret URI of the ACS connection string; set only in key mode.')
 param acsConnectionStringSecretUri string = ''
 
+@description('Private network mode: resource id of the subnet (delegated to Microsoft.App/environments) the app is integrated with. Empty: no virtual network.')
+param virtualNetworkSubnetId string = ''
+
 var useKeyAuth = !empty(acsConnectionStringSecretUri)
+var networkIsolation = !empty(virtualNetworkSubnetId)
+
+// Private network mode: Event Grid cannot deliver through a private endpoint, so the app keeps
+// its public endpoint, but only Event Grid's addresses (service tag AzureEventGrid) may call
+// it; the deployment (SCM) endpoint keeps its own, unrestricted rules and accepts Entra ID only.
+var eventGridOnly = [
+  {
+    name: 'event-grid'
+    description: 'Event Grid delivers RecordingFileStatusUpdated events to the ingress function.'
+    action: 'Allow'
+    tag: 'ServiceTag'
+    ipAddress: 'AzureEventGrid'
+    priority: 100
+  }
+]
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   //checkov:skip=CKV_AZURE_225:Zone redundancy for Flex Consumption is offered only in some regions; it is the zoneRedundant parameter (default off so the template deploys in every Flex region).
@@ -71,7 +89,8 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 }
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
-  //checkov:skip=CKV_AZURE_222:Event Grid delivers to the function over the public endpoint (it cannot reach private endpoints); the only HTTP entry is the Event Grid webhook, which requires the system key.
+  //checkov:skip=CKV_AZURE_222:Event Grid delivers to the function over the public endpoint (it cannot deliver to private endpoints); the only HTTP entry is the Event Grid webhook, which requires the system key, and private network mode admits only the AzureEventGrid service tag.
+  //checkov:skip=CKV_AZURE_78:Flex Consumption has no FTP or FTPS endpoint at all: Microsoft lists siteConfig.ftpsState among the properties Flex does not support, and ARM rejects it there (error 51021), so the property is deliberately absent.
   //checkov:skip=CKV_AZURE_17:Event Grid cannot present a client certificate, so requiring one would block event delivery; the webhook is authenticated by its system key.
   //checkov:skip=CKV_AZURE_212:Flex Consumption scales to zero to keep idle cost near nothing; the job queue and Event Grid retries cover instance loss, so no always-ready instances are kept.
   //checkov:skip=CKV_AZURE_213:The app serves no HTTP traffic of its own to health-check (event and queue triggers only); Flex Consumption replaces unhealthy instances itself.
@@ -92,11 +111,18 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     keyVaultReferenceIdentity: identityId
     publicNetworkAccess: 'Enabled'
+    // Outbound VNet integration (private network mode): storage and Key Vault are reached
+    // through their private endpoints. Flex routes all outbound traffic into the network.
+    virtualNetworkSubnetId: networkIsolation ? virtualNetworkSubnetId : null
+    // Only what Flex Consumption supports: no ftpsState (Flex has no FTP and rejects it, ARM
+    // error 51021), alwaysOn, linuxFxVersion, netFrameworkVersion, use32BitWorkerProcess,
+    // functionAppScaleLimit, vnetRouteAllEnabled or the like (tests/infra lists them all).
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
+      ipSecurityRestrictions: networkIsolation ? eventGridOnly : []
+      ipSecurityRestrictionsDefaultAction: networkIsolation ? 'Deny' : 'Allow'
       appSettings: concat(hostSettings, archiverSettings, useKeyAuth ? keyAuthSettings : identityAuthSettings)
     }
     functionAppConfig: {
@@ -206,18 +232,12 @@ var keyAuthSettings = [
   }
 ]
 
-// No publishing with user names and passwords: azd and the CLI deploy with Entra ID.
+// No publishing with user names and passwords: azd and the CLI deploy with Entra ID. Flex
+// Consumption keeps an SCM (deployment) endpoint, so its basic-auth policy applies; it has no
+// FTP endpoint, so there is no 'ftp' policy to set.
 resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
   parent: functionApp
   name: 'scm'
-  properties: {
-    allow: false
-  }
-}
-
-resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
-  parent: functionApp
-  name: 'ftp'
   properties: {
     allow: false
   }

@@ -1,6 +1,9 @@
 // Storage for the Functions host (AzureWebJobsStorage): the deployment package container,
 // host locks and timer state, and the job queue `recording-jobs` with its poison queue.
 // Identity access only: shared keys are disabled, so no connection string exists anywhere.
+// The runtime uses blob and queue here; it needs no table (the only table use, host diagnostic
+// events, is optional and the app identity holds no table role), so private network mode gives
+// the account blob and queue private endpoints only.
 
 param name string
 param location string
@@ -18,56 +21,61 @@ param deploymentContainerName string
 ])
 param skuName string = 'Standard_ZRS'
 
+@description('Private network mode: public network access disabled; the app uses the blob and queue private endpoints.')
+param networkIsolation bool = false
+
 // Fixed by archiver/settings.py (JOBS_QUEUE, POISON_QUEUE).
 var jobsQueueName = 'recording-jobs'
 var poisonQueueName = 'recording-jobs-poison'
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  //checkov:skip=CKV_AZURE_35:No VNet in this template: the Flex Consumption app reaches its host storage over the public endpoint, and Function Apps are not trusted services for the firewall bypass. Every request needs Entra ID (shared keys off, no public blob access).
-  //checkov:skip=CKV_AZURE_59:Same reason as CKV_AZURE_35: the public endpoint must stay reachable for the app; anonymous and key access are both disabled.
-  //checkov:skip=CKV_AZURE_206:Host storage holds only the app package, host locks and in-flight queue messages; zone-redundant (ZRS, the default) is the resilience it needs, geo-replication is not.
+// The account itself: the private variant in private network mode (reached through the blob
+// and queue private endpoints that main.bicep adds; no Azure service needs the public endpoint,
+// so no trusted-service bypass), else the public one. See storage-account-private.bicep.
+var encryptionServices = {
+  blob: {
+    enabled: true
+    keyType: 'Account'
+  }
+  queue: {
+    enabled: true
+    keyType: 'Account'
+  }
+}
+
+module privateAccount 'storage-account-private.bicep' = if (networkIsolation) {
+  name: 'host-account-private'
+  params: {
+    name: name
+    location: location
+    tags: tags
+    skuName: skuName
+    encryptionServices: encryptionServices
+    bypass: 'None'
+  }
+}
+
+module publicAccount 'storage-account-public.bicep' = if (!networkIsolation) {
+  name: 'host-account-public'
+  params: {
+    name: name
+    location: location
+    tags: tags
+    skuName: skuName
+    encryptionServices: encryptionServices
+  }
+}
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: name
-  location: location
-  tags: tags
-  kind: 'StorageV2'
-  sku: {
-    name: skuName
-  }
-  properties: {
-    accessTier: 'Hot'
-    allowBlobPublicAccess: false
-    allowSharedKeyAccess: false
-    allowCrossTenantReplication: false
-    defaultToOAuthAuthentication: true
-    minimumTlsVersion: 'TLS1_2'
-    supportsHttpsTrafficOnly: true
-    isLocalUserEnabled: false
-    isSftpEnabled: false
-    publicNetworkAccess: 'Enabled'
-    networkAcls: {
-      defaultAction: 'Allow'
-      bypass: 'AzureServices'
-    }
-    encryption: {
-      keySource: 'Microsoft.Storage'
-      requireInfrastructureEncryption: true
-      services: {
-        blob: {
-          enabled: true
-          keyType: 'Account'
-        }
-        queue: {
-          enabled: true
-          keyType: 'Account'
-        }
-      }
-    }
-  }
 }
 
 resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
   parent: storage
   name: 'default'
+  dependsOn: [
+    privateAccount
+    publicAccount
+  ]
 }
 
 resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
@@ -81,6 +89,10 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: storage
   name: 'default'
+  dependsOn: [
+    privateAccount
+    publicAccount
+  ]
 }
 
 resource jobsQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
@@ -95,7 +107,7 @@ resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@202
 
 output id string = storage.id
 output name string = storage.name
-output blobEndpoint string = storage.properties.primaryEndpoints.blob
+output blobEndpoint string = 'https://${storage.name}.blob.${environment().suffixes.storage}/'
 output queueServiceUri string = 'https://${storage.name}.queue.${environment().suffixes.storage}'
 output jobsQueueName string = jobsQueue.name
 output poisonQueueName string = poisonQueue.name

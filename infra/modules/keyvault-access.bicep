@@ -29,5 +29,8 @@ resource appSecretReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   }
 }
 
+// Private network mode adds a private endpoint to this vault (main.bicep).
+output vaultId string = keyVault.id
+
 // Versionless, so a rotated secret is picked up without redeploying.
 output secretUri string = '${keyVault.properties.vaultUri}secrets/${secretName}'

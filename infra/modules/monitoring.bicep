@@ -66,4 +66,5 @@ output logAnalyticsName string = logAnalytics.name
 output applicationInsightsId string = applicationInsights.id
 output applicationInsightsName string = applicationInsights.name
 output applicationInsightsConnectionString string = applicationInsights.properties.ConnectionString
-output actionGroupId string = empty(alertEmail) ? '' : actionGroup.id
+// The action group exists only with an alert e-mail; read it only then.
+output actionGroupId string = empty(alertEmail) ? '' : actionGroup!.id

@@ -1,10 +1,7 @@
 """Checks of infra/ without the Bicep CLI: every template parses with pycep-parser, and the
 security properties, role assignments, Event Grid wiring and app settings are asserted on the
-parsed output (DESIGN.md section 4).
-
-pycep is a parser, not an evaluator: it keeps expressions as trees and does not tell a string
-literal from an identifier (``'tags'`` and ``tags`` both come back as ``"tags"``). The helpers
-below resolve variables of the same file where that matters and otherwise compare shapes.
+parsed output (DESIGN.md section 4). Shared helpers: tests/infra/bicep_support.py; Flex
+Consumption, private network mode and the archive's WORM and lock have their own files.
 """
 
 from __future__ import annotations
@@ -19,27 +16,35 @@ import pytest
 from pycep import BicepParser
 
 from archiver import logs, settings
-
-ROOT = Path(__file__).resolve().parents[2]
-INFRA = ROOT / "infra"
-MAIN = "main.bicep"
-SUBSCRIPTION = "subscription.bicep"
-
-EXPECTED_FILES = {
+from tests.infra.bicep_support import (
+    ACCOUNT_PRIVATE,
+    ACCOUNT_PUBLIC,
+    ARCHIVE,
+    EXPECTED_FILES,
+    HOST,
+    INFRA,
     MAIN,
+    README,
+    ROOT,
     SUBSCRIPTION,
-    "modules/acs-access.bicep",
-    "modules/alerts.bicep",
-    "modules/app-rbac.bicep",
-    "modules/archive-storage.bicep",
-    "modules/deadletter-rbac.bicep",
-    "modules/event-grid-topic.bicep",
-    "modules/function-app.bicep",
-    "modules/host-storage.bicep",
-    "modules/identity.bicep",
-    "modules/keyvault-access.bicep",
-    "modules/monitoring.bicep",
-}
+    accessor,
+    bicep_files,
+    body,
+    condition,
+    conditional,
+    decorator,
+    deployed,
+    every,
+    fn,
+    module_path,
+    nodes,
+    param,
+    resources,
+    text,
+    the,
+    unquote,
+    var,
+)
 
 # Built-in role definition ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
@@ -58,113 +63,6 @@ HOST_SETTING = re.compile(r"^(FUNCTIONS_|AzureWebJobsStorage|APPLICATIONINSIGHTS
 DEAD_LETTER_CONTAINER = "eventgrid-deadletter"
 INGRESS_FUNCTION = "ingest_recording_event"
 RECORDING_EVENT = "Microsoft.Communication.RecordingFileStatusUpdated"
-
-
-# Parsing ------------------------------------------------------------------------------------
-
-
-def _bicep_files() -> list[Path]:
-    return sorted(INFRA.rglob("*.bicep"))
-
-
-@pytest.fixture(scope="module")
-def parsed() -> dict[str, Any]:
-    """Every infra/**/*.bicep parsed once: relative path -> pycep JSON, or the exception."""
-    parser = BicepParser()
-    out: dict[str, Any] = {}
-    for path in _bicep_files():
-        try:
-            out[path.relative_to(INFRA).as_posix()] = parser.parse(file_path=path)
-        except Exception as exc:  # reported by test_every_bicep_file_parses
-            out[path.relative_to(INFRA).as_posix()] = exc
-    return out
-
-
-@pytest.fixture(scope="module")
-def t(parsed: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The successfully parsed templates (the parse test reports the others)."""
-    return {name: doc for name, doc in parsed.items() if isinstance(doc, dict)}
-
-
-def every(t: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """All of the templates, for checks that must not skip a file that failed to parse."""
-    assert set(t) == EXPECTED_FILES, f"not parsed: {sorted(EXPECTED_FILES - set(t))}"
-    return t
-
-
-def text(name: str) -> str:
-    return (INFRA / name).read_text(encoding="utf-8")
-
-
-# Helpers over pycep output ------------------------------------------------------------------
-
-
-def body(resource: dict[str, Any]) -> Any:
-    """The resource body, below any ``if (...)`` condition or ``for`` loop wrapper."""
-    config = resource["config"]
-    while (
-        isinstance(config, dict) and ("condition" in config or "loop_type" in config) and "config" in config
-    ):
-        config = config["config"]
-    return config
-
-
-def condition(resource: dict[str, Any]) -> Any:
-    return resource["config"].get("condition")
-
-
-def resources(doc: dict[str, Any], rtype: str, *, existing: bool | None = False) -> dict[str, dict[str, Any]]:
-    return {
-        name: res
-        for name, res in doc.get("resources", {}).items()
-        if res["type"] == rtype and (existing is None or res["existing"] is existing)
-    }
-
-
-def the(doc: dict[str, Any], rtype: str, *, existing: bool | None = False) -> tuple[str, dict[str, Any]]:
-    found = resources(doc, rtype, existing=existing)
-    assert len(found) == 1, f"expected one {rtype}, found {sorted(found)}"
-    return next(iter(found.items()))
-
-
-def var(doc: dict[str, Any], name: str) -> Any:
-    return doc["variables"][name]["value"]
-
-
-def param(doc: dict[str, Any], name: str) -> Any:
-    return doc["parameters"][name]
-
-
-def decorator(doc: dict[str, Any], name: str, kind: str) -> Any:
-    for dec in param(doc, name)["decorators"]:
-        if dec["type"] == kind:
-            return dec["argument"]
-    return None
-
-
-def fn(value: Any, name: str) -> Any:
-    assert isinstance(value, dict) and "function" in value, f"expected {name}(...), got {value!r}"
-    assert value["function"]["type"] == name, f"expected {name}(...), got {value['function']['type']}(...)"
-    return value["function"]["parameters"]
-
-
-def accessor(value: Any) -> list[str]:
-    """``a.b.c`` -> ["a", "b", "c"]."""
-    if isinstance(value, str):
-        return [value]
-    op = value["operator"]
-    assert op["type"] == "property_accessor", value
-    return [op["operands"]["operand_1"], *accessor(op["operands"]["operand_2"])]
-
-
-def conditional(value: Any) -> Any:
-    op = value["operator"]
-    assert op["type"] == "conditional", value
-    return op["operands"]
-
-
-def unquote(key: str) -> str:
-    return key[1:-1] if key.startswith("'") and key.endswith("'") else key
 
 
 # Every file parses ---------------------------------------------------------------------------
@@ -194,7 +92,7 @@ def _checkov_unsafe_syntax(code: str) -> list[str]:
 def test_only_syntax_that_checkov_also_parses() -> None:
     """checkov's older parser silently skips files with newer syntax (DESIGN.md section 4)."""
     assert not list(INFRA.rglob("*.bicepparam")), "use main.parameters.json, not .bicepparam"
-    files = _bicep_files()
+    files = bicep_files()
     assert {path.relative_to(INFRA).as_posix() for path in files} == EXPECTED_FILES
     for path in files:
         found = _checkov_unsafe_syntax(path.read_text(encoding="utf-8"))
@@ -222,20 +120,10 @@ def test_checkov_syntax_check_accepts_what_both_parsers_read() -> None:
     assert _checkov_unsafe_syntax("var v = empty(a) ? 'x' : 'y'\nvar w = union(a, {\n  b: 2\n})") == []
 
 
-def _nodes(value: Any) -> Any:
-    if isinstance(value, dict):
-        yield value
-        for item in value.values():
-            yield from _nodes(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _nodes(item)
-
-
 def _ternaries_inside_operators(doc: dict[str, Any]) -> tuple[int, list[str]]:
     """(how many conditionals the walk met, the operators that hold one as a direct operand)."""
     conditionals, hidden = 0, []
-    for node in _nodes(doc):
+    for node in nodes(doc):
         op = node.get("operator")
         if not isinstance(op, dict):
             continue
@@ -320,6 +208,21 @@ def test_main_parameters_json_maps_every_required_parameter(t: dict[str, dict[st
         assert re.fullmatch(r"\$\{[A-Z][A-Z0-9_]*(=[^}]*)?\}", entry["value"]), f"{name}: {entry['value']}"
 
 
+def test_outputs_never_clobber_an_input_variable(t: dict[str, dict[str, Any]]) -> None:
+    """azd writes every output into the environment, where main.parameters.json reads the inputs:
+    an output named like an input variable must give the parameter back a value of its type."""
+    main = t[MAIN]
+    mapped = json.loads(text("main.parameters.json"))["parameters"]
+    variable_of = {
+        re.match(r"\$\{([A-Z0-9_]+)", entry["value"]).group(1): name  # type: ignore[union-attr]
+        for name, entry in mapped.items()
+    }
+    shared = set(main["outputs"]) & set(variable_of)
+    assert shared, "some outputs do echo their inputs (ARCHIVE_CONTAINER, SOURCE_RETENTION_HOURS)"
+    for output in shared:
+        assert main["outputs"][output]["type"] == param(main, variable_of[output])["type"], output
+
+
 def _module_params(t: dict[str, dict[str, Any]], caller: str, module: dict[str, Any]) -> None:
     path = (Path(caller).parent / module["detail"]["path"]).as_posix()
     assert path in t, f"{caller}: module {path} missing"
@@ -338,7 +241,8 @@ def test_modules_receive_exactly_their_parameters(t: dict[str, dict[str, Any]]) 
             assert module["type"] == "local", "only local modules: checkov cannot see registry modules"
             _module_params(t, caller, module)
             count += 1
-    assert count == 12
+    # main.bicep 17 (5 of them private network mode only), archive and host storage 2 each.
+    assert count == 21
 
 
 def _chain(value: Any) -> list[Any]:
@@ -352,10 +256,10 @@ def _chain(value: Any) -> list[Any]:
 def test_module_outputs_used_by_main_exist(t: dict[str, dict[str, Any]]) -> None:
     main = t[MAIN]
     paths = {name: (Path(m["detail"]["path"])).as_posix() for name, m in main["modules"].items()}
-    in_text = set(re.findall(r"\b(\w+)\.outputs\.(\w+)", text(MAIN)))
+    in_text = set(re.findall(r"\b(\w+)!?\.outputs\.(\w+)", text(MAIN)))
     parsed = {
         (chain[0], chain[2])
-        for node in _nodes(main)
+        for node in nodes(main)
         if len(chain := _chain(node)) >= 3 and chain[0] in paths and chain[1] == "outputs"
     }
     # The text search sees the references the parser sees, and main.bicep has some.
@@ -367,21 +271,25 @@ def test_module_outputs_used_by_main_exist(t: dict[str, dict[str, Any]]) -> None
 
 
 # Storage ---------------------------------------------------------------------------------------
+# Each account is declared twice, once per network mode (storage-account-private.bicep and
+# storage-account-public.bicep), so that checkov judges each variant on its literals; the
+# containers, queues and policies are declared once on an existing reference to the account.
+# Private network mode has its own tests (test_infra_network.py), the archive's containers,
+# WORM and lock theirs (test_infra_archive.py).
+
+NETWORK_KEYS = {"publicNetworkAccess", "networkAcls"}
 
 
-@pytest.mark.parametrize(
-    ("name", "containers"),
-    [
-        # recordings, participant-index, rejected-events, failed-jobs, eventgrid-deadletter
-        ("modules/archive-storage.bicep", 5),
-        # the Flex Consumption deployment package
-        ("modules/host-storage.bicep", 1),
-    ],
-)
-def test_storage_accounts_are_locked_down(t: dict[str, dict[str, Any]], name: str, containers: int) -> None:
+def _account(t: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
     _, account = the(t[name], "Microsoft.Storage/storageAccounts")
-    props = body(account)["properties"]
-    assert body(account)["kind"] == "StorageV2"
+    return body(account)
+
+
+@pytest.mark.parametrize("name", [ACCOUNT_PRIVATE, ACCOUNT_PUBLIC])
+def test_storage_accounts_are_locked_down(t: dict[str, dict[str, Any]], name: str) -> None:
+    config = _account(t, name)
+    props = config["properties"]
+    assert config["kind"] == "StorageV2"
     assert props["allowBlobPublicAccess"] is False
     assert props["allowSharedKeyAccess"] is False
     assert props["minimumTlsVersion"] == "TLS1_2"
@@ -390,26 +298,100 @@ def test_storage_accounts_are_locked_down(t: dict[str, dict[str, Any]], name: st
     assert props["allowCrossTenantReplication"] is False
     assert props["isLocalUserEnabled"] is False
     assert props["isSftpEnabled"] is False
+    assert props["isHnsEnabled"] is False
     assert props["encryption"]["requireInfrastructureEncryption"] is True
-    found = resources(t[name], "Microsoft.Storage/storageAccounts/blobServices/containers")
+    assert props["encryption"]["services"] == "encryptionServices"
+    assert config["sku"]["name"] == "skuName"
+
+
+def test_the_two_account_variants_differ_only_in_network_access(t: dict[str, dict[str, Any]]) -> None:
+    private, public = _account(t, ACCOUNT_PRIVATE), _account(t, ACCOUNT_PUBLIC)
+
+    def without_network(config: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **config,
+            "properties": {k: v for k, v in config["properties"].items() if k not in NETWORK_KEYS},
+        }
+
+    assert without_network(private) == without_network(public)
+    assert set(private["properties"]) >= NETWORK_KEYS and set(public["properties"]) >= NETWORK_KEYS
+    extra = {"bypass", "resourceAccessRules"}
+    assert set(t[ACCOUNT_PRIVATE]["parameters"]) == set(t[ACCOUNT_PUBLIC]["parameters"]) | extra
+    assert private["properties"]["publicNetworkAccess"] == "Disabled"
+    assert private["properties"]["networkAcls"] == {
+        "defaultAction": "Deny",
+        "bypass": "bypass",
+        "ipRules": [],
+        "virtualNetworkRules": [],
+        "resourceAccessRules": "resourceAccessRules",
+    }
+    # The most closed default; a caller that needs trusted services says so (the archive).
+    assert param(t[ACCOUNT_PRIVATE], "bypass")["default"] == "None"
+    assert set(decorator(t[ACCOUNT_PRIVATE], "bypass", "allowed")) == {"AzureServices", "None"}
+    assert param(t[ACCOUNT_PRIVATE], "resourceAccessRules")["default"] == []
+    assert public["properties"]["publicNetworkAccess"] == "Enabled"
+    assert public["properties"]["networkAcls"] == {"defaultAction": "Allow", "bypass": "AzureServices"}
+
+
+@pytest.mark.parametrize(("name", "containers"), [(ARCHIVE, 8), (HOST, 1)])
+@pytest.mark.parametrize("isolated", [False, True])
+def test_each_account_is_declared_once_per_network_mode(
+    t: dict[str, dict[str, Any]], name: str, containers: int, isolated: bool
+) -> None:
+    doc = t[name]
+    assert not resources(doc, "Microsoft.Storage/storageAccounts"), (
+        "declare the account in the variant modules"
+    )
+    _, existing = the(doc, "Microsoft.Storage/storageAccounts", existing=True)
+    assert body(existing)["name"] == "name"
+    variants = {module_path(name, m): symbol for symbol, m in doc["modules"].items()}
+    assert set(variants) == {ACCOUNT_PRIVATE, ACCOUNT_PUBLIC}
+    chosen = {
+        path
+        for path, symbol in variants.items()
+        if deployed(doc, doc["modules"][symbol], {"networkIsolation": isolated})
+    }
+    assert chosen == {ACCOUNT_PRIVATE if isolated else ACCOUNT_PUBLIC}
+    for module in doc["modules"].values():
+        passed = body(module)["params"]
+        assert {k: passed[k] for k in ("name", "location", "tags", "skuName", "encryptionServices")} == {
+            "name": "name",
+            "location": "location",
+            "tags": "tags",
+            "skuName": "skuName",
+            "encryptionServices": "encryptionServices",
+        }
+    # Everything declared directly on the account waits for whichever variant was deployed.
+    for res_name, res in doc["resources"].items():
+        config = body(res)
+        if "storage" in (config.get("parent"), config.get("scope")):
+            assert set(config.get("dependsOn", [])) == set(variants.values()), f"{name}: {res_name}"
+    found = resources(doc, "Microsoft.Storage/storageAccounts/blobServices/containers")
     assert len(found) == containers, f"{name}: containers {sorted(found)}"
     for container_name, container in found.items():
         assert body(container)["properties"]["publicAccess"] == "None", container_name
 
 
+def test_encryption_scopes_keep_what_each_account_was_created_with(t: dict[str, dict[str, Any]]) -> None:
+    """keyType cannot change after an account is created: the archive encrypts blob with an
+    account-scoped key, the host blob and queue (as before the accounts moved into modules)."""
+    account_key = {"enabled": True, "keyType": "Account"}
+    assert var(t[ARCHIVE], "encryptionServices") == {"blob": account_key}
+    assert var(t[HOST], "encryptionServices") == {"blob": account_key, "queue": account_key}
+
+
 def test_archive_account_is_grs_family_only(t: dict[str, dict[str, Any]]) -> None:
-    archive = t["modules/archive-storage.bicep"]
-    _, account = the(archive, "Microsoft.Storage/storageAccounts")
-    assert body(account)["sku"]["name"] == "skuName"
+    archive = t[ARCHIVE]
     grs_family = {"Standard_GRS", "Standard_RAGRS"}
     assert set(decorator(archive, "skuName", "allowed")) <= grs_family
     assert param(archive, "skuName")["default"] in grs_family
     assert set(decorator(t[MAIN], "archiveStorageSku", "allowed")) <= grs_family
     assert param(t[MAIN], "archiveStorageSku")["default"] in grs_family
+    assert body(t[MAIN]["modules"]["archiveStorage"])["params"]["skuName"] == "archiveStorageSku"
 
 
 def test_archive_blobs_have_versioning_and_soft_delete(t: dict[str, dict[str, Any]]) -> None:
-    archive = t["modules/archive-storage.bicep"]
+    archive = t[ARCHIVE]
     _, service = the(archive, "Microsoft.Storage/storageAccounts/blobServices")
     props = body(service)["properties"]
     assert props["isVersioningEnabled"] is True
@@ -421,79 +403,8 @@ def test_archive_blobs_have_versioning_and_soft_delete(t: dict[str, dict[str, An
     assert decorator(archive, "softDeleteRetentionDays", "min_value") >= 1
 
 
-def test_archive_account_has_the_containers_the_app_uses(t: dict[str, dict[str, Any]]) -> None:
-    archive = t["modules/archive-storage.bicep"]
-    names = set()
-    for container in resources(archive, "Microsoft.Storage/storageAccounts/blobServices/containers").values():
-        raw = body(container)["name"]
-        names.add(
-            var(archive, raw) if raw in archive.get("variables", {}) else param(archive, raw)["default"]
-        )
-    app = {settings.INDEX_CONTAINER, settings.REJECTED_CONTAINER, settings.FAILURES_CONTAINER}
-    default_archive = settings.Settings.model_fields["archive_container"].default
-    assert names == app | {default_archive, DEAD_LETTER_CONTAINER}
-    assert param(t[MAIN], "archiveContainerName")["default"] == default_archive
-    assert var(t[MAIN], "deadLetterContainerName") == DEAD_LETTER_CONTAINER
-    assert param(t[SUBSCRIPTION], "deadLetterContainerName")["default"] == DEAD_LETTER_CONTAINER
-
-
-def test_lifecycle_tiers_archived_media_and_expires_old_versions(t: dict[str, dict[str, Any]]) -> None:
-    archive = t["modules/archive-storage.bicep"]
-    _, policy = the(archive, "Microsoft.Storage/storageAccounts/managementPolicies")
-    rules = fn(body(policy)["properties"]["policy"]["rules"], "concat")
-    assert conditional(rules["arg_1"]) == {
-        "condition": "hasRecordingActions",
-        "true_value": ["recordingRule"],
-        "false_value": [],
-    }
-    assert rules["arg_2"] == ["previousVersionRule"]
-
-    rule = var(archive, "recordingRule")
-    assert rule["definition"]["filters"]["prefixMatch"] == ["${archiveContainerName}/"]
-    assert rule["definition"]["filters"]["blobTypes"] == ["blockBlob"]
-    assert rule["definition"]["actions"]["baseBlob"] == "recordingActions"
-    actions = fn(var(archive, "recordingActions"), "union")
-    steps = {}
-    for arg in actions.values():
-        branch = conditional(arg)
-        assert branch["false_value"] == {}
-        steps.update(var(archive, branch["true_value"]))
-    assert steps == {
-        "tierToCool": {"daysAfterModificationGreaterThan": "coolAfterDays"},
-        "tierToCold": {"daysAfterModificationGreaterThan": "coldAfterDays"},
-        "tierToArchive": {"daysAfterModificationGreaterThan": "archiveAfterDays"},
-        "delete": {"daysAfterModificationGreaterThan": "deleteAfterDays"},
-    }
-    # Parameterised ages, in order; deletion is opt-in.
-    defaults = [param(archive, p)["default"] for p in ("coolAfterDays", "coldAfterDays", "archiveAfterDays")]
-    assert defaults == sorted(defaults) and defaults[0] > 0
-    assert param(archive, "deleteAfterDays")["default"] == 0
-
-    versions = var(archive, "previousVersionRule")["definition"]["actions"]["version"]
-    assert versions == {"delete": {"daysAfterCreationGreaterThan": "previousVersionRetentionDays"}}
-
-
-def test_worm_policy_is_optional_and_unlocked(t: dict[str, dict[str, Any]]) -> None:
-    archive = t["modules/archive-storage.bicep"]
-    policies = resources(
-        archive, "Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies"
-    )
-    [policy] = policies.values()
-    assert condition(policy)["operator"]["operands"] == {
-        "operand_1": "immutabilityPeriodDays",
-        "operand_2": 0,
-    }
-    assert param(archive, "immutabilityPeriodDays")["default"] == 0
-    assert param(t[MAIN], "immutabilityPeriodDays")["default"] == 0
-    assert body(policy)["parent"] == "archiveContainer"
-    assert body(policy)["properties"]["immutabilityPeriodSinceCreationInDays"] == "immutabilityPeriodDays"
-    # Unlocked: nothing in infra locks it (locking is an irreversible operator decision).
-    assert "lock" not in json.dumps(body(policy)).lower()
-    assert not re.search(r"immutabilityPolicies/(lock|extend)", text("modules/archive-storage.bicep"))
-
-
 def test_host_storage_holds_the_job_queues(t: dict[str, dict[str, Any]]) -> None:
-    host = t["modules/host-storage.bicep"]
+    host = t[HOST]
     queues = resources(host, "Microsoft.Storage/storageAccounts/queueServices/queues")
     names = {var(host, body(q)["name"]) for q in queues.values()}
     assert names == {settings.JOBS_QUEUE, settings.POISON_QUEUE}
@@ -514,7 +425,7 @@ def test_function_app_is_flex_consumption_python_311(t: dict[str, dict[str, Any]
     props = config["properties"]
     assert props["httpsOnly"] is True
     assert props["siteConfig"]["minTlsVersion"] == "1.2"
-    assert props["siteConfig"]["ftpsState"] == "Disabled"
+    assert props["siteConfig"]["scmMinTlsVersion"] == "1.2"
     flex = props["functionAppConfig"]
     assert flex["runtime"] == {"name": "python", "version": "3.11"}
     assert flex["scaleAndConcurrency"] == {
@@ -545,13 +456,12 @@ def test_function_app_uses_one_user_assigned_identity_everywhere(t: dict[str, di
 
 
 def test_basic_publishing_credentials_are_disabled(t: dict[str, dict[str, Any]]) -> None:
+    """Flex Consumption has an SCM (deployment) endpoint, whose basic auth is switched off; it
+    has no FTP endpoint (Microsoft: ftpsState "FTPS not supported"), so no 'ftp' policy."""
     policies = resources(
         t["modules/function-app.bicep"], "Microsoft.Web/sites/basicPublishingCredentialsPolicies"
     )
-    assert {body(p)["name"]: body(p)["properties"]["allow"] for p in policies.values()} == {
-        "scm": False,
-        "ftp": False,
-    }
+    assert {body(p)["name"]: body(p)["properties"]["allow"] for p in policies.values()} == {"scm": False}
 
 
 def _app_settings(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -829,7 +739,7 @@ def test_acs_role_defaults_to_the_narrower_built_in_role(t: dict[str, dict[str, 
 
 def test_every_role_assignment_says_why_it_exists(t: dict[str, dict[str, Any]]) -> None:
     declared = 0
-    for path in _bicep_files():
+    for path in bicep_files():
         lines = path.read_text(encoding="utf-8").splitlines()
         for i, line in enumerate(lines):
             if re.match(r"\s*resource\s+\w+\s+'Microsoft\.Authorization/roleAssignments@", line, re.I):
@@ -1107,7 +1017,6 @@ def test_keys_are_never_read_into_a_deployment(t: dict[str, dict[str, Any]]) -> 
 
 # Documentation --------------------------------------------------------------------------------
 
-README = ROOT / "README.md"
 DEPLOY_ANCHOR = "deploy"  # README.md#deploy, the "## Deploy" heading
 
 

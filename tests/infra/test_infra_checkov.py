@@ -67,7 +67,26 @@ def test_checkov_parses_every_file_and_no_check_fails(infra_report: dict[str, An
         "modules/archive-storage.bicep",
         "modules/host-storage.bicep",
         "modules/function-app.bicep",
+        "modules/storage-account-private.bicep",
+        "modules/storage-account-public.bicep",
+        "modules/network.bicep",
     } <= checked
+
+
+def test_the_private_account_passes_the_network_checks_without_a_skip(infra_report: dict[str, Any]) -> None:
+    """Private network mode: the account variant deployed there denies public access by its own
+    literals (CKV_AZURE_35/59 pass); only the public variant skips them, with its reason."""
+    results = infra_report["results"]
+
+    def ids(kind: str, file: str) -> set[str]:
+        return {c["check_id"] for c in results[kind] if c["file_path"].lstrip("/") == file}
+
+    network_checks = {"CKV_AZURE_35", "CKV_AZURE_59"}
+    assert network_checks <= ids("passed_checks", "modules/storage-account-private.bicep")
+    assert network_checks <= ids("skipped_checks", "modules/storage-account-public.bicep")
+    assert not network_checks & {
+        c["check_id"] for c in results["skipped_checks"] if "private" in c["file_path"]
+    }
 
 
 def _skip_comments(infra: Path = INFRA) -> list[tuple[str, int, str, str]]:
@@ -148,7 +167,7 @@ def test_checkov_gate_fails_on_a_file_checkov_cannot_parse(checkov_ready: None, 
 
 def test_checkov_gate_fails_on_a_failed_check(checkov_ready: None, tmp_path: Path) -> None:
     target = _scratch_infra(tmp_path)
-    module = target / "modules" / "archive-storage.bicep"
+    module = target / "modules" / "storage-account-private.bicep"
     code = module.read_text(encoding="utf-8")
     assert "minimumTlsVersion: 'TLS1_2'" in code
     module.write_text(

@@ -2,6 +2,12 @@
 
 Each test gets clean containers and queues and a fresh set of environment variables, then
 talks to the services only through the product's own code paths.
+
+The archive account is reached through the immutability double (tests/doubles), and the
+archive container is protected by a time-based retention policy (WORM), as a regulated
+deployment runs it: every suite proves the pipeline writes each archived object once. Tests
+that erase recordings mark themselves ``mutable_archive`` to run without the policy (or set
+their own protections on ``worm``).
 """
 
 from __future__ import annotations
@@ -15,7 +21,26 @@ from azure.storage.queue import QueueServiceClient
 from archiver.dev.emulator.client import EmulatorAdmin, EmulatorProcess
 from archiver.dev.stack import Azurite
 from archiver.runtime import Runtime, get_runtime, reset_runtime
+from tests.doubles.immutable_blob_proxy import ImmutableBlobProxy
 from tests.support import use_local_services
+
+ARCHIVE = "recordings"
+
+
+@pytest.fixture(scope="session")
+def worm_proxy(azurite: Azurite) -> Iterator[ImmutableBlobProxy]:
+    with ImmutableBlobProxy(azurite.connection_string) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def worm(request: pytest.FixtureRequest, worm_proxy: ImmutableBlobProxy) -> Iterator[ImmutableBlobProxy]:
+    """The double, reset, with the archive container protected unless the test says otherwise."""
+    worm_proxy.reset()
+    if request.node.get_closest_marker("mutable_archive") is None:
+        worm_proxy.protect_container(ARCHIVE)
+    yield worm_proxy
+    worm_proxy.reset()
 
 
 @pytest.fixture
@@ -38,7 +63,7 @@ def _clean_storage(connection_string: str) -> None:
 
 @pytest.fixture
 def archiver_env(
-    monkeypatch: pytest.MonkeyPatch, azurite: Azurite, emulator: EmulatorProcess
+    monkeypatch: pytest.MonkeyPatch, azurite: Azurite, emulator: EmulatorProcess, worm: ImmutableBlobProxy
 ) -> Iterator[dict[str, str]]:
     """Settings as a local user sets them: Azurite for storage, the emulator as the source."""
     _clean_storage(azurite.connection_string)
@@ -47,6 +72,8 @@ def archiver_env(
     env = use_local_services(
         monkeypatch, azurite.connection_string, emulator.url, COPY_BLOCK_MIB="1", ARCHIVE_LEASE_SECONDS="15"
     )
+    monkeypatch.setenv("ARCHIVE_STORAGE_CONNECTION_STRING", worm.connection_string)
+    env["ARCHIVE_STORAGE_CONNECTION_STRING"] = worm.connection_string
     yield env
     reset_runtime()
 

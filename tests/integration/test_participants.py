@@ -27,6 +27,7 @@ def archive_three_calls(runtime: Runtime, admin: EmulatorAdmin) -> list[dict]:
     return documents
 
 
+@pytest.mark.mutable_archive
 def test_find_export_and_erase(
     runtime: Runtime, admin: EmulatorAdmin, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
