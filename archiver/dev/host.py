@@ -22,6 +22,7 @@ import importlib.util
 import inspect
 import json
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -200,14 +201,20 @@ def _index(function: Any) -> IndexedFunction:
 
 
 _host: LocalFunctionsHost | None = None
+_host_lock = threading.Lock()
 
 
 def local_host() -> LocalFunctionsHost:
-    """The process's one host (``get_functions()`` may run only once per process)."""
+    """The process's one host (``get_functions()`` may run only once per process).
+
+    Locked: deliveries arrive on many threads at once, and a second thread must never see the
+    app module while the first is still executing it.
+    """
     global _host  # noqa: PLW0603 - one per process, like the worker
-    if _host is None:
-        _host = LocalFunctionsHost()
-    return _host
+    with _host_lock:
+        if _host is None:
+            _host = LocalFunctionsHost()
+        return _host
 
 
 @dataclass

@@ -17,6 +17,7 @@ from typing import Any
 
 from archiver.dev.emulator.client import EmulatorAdmin
 from archiver.runtime import Runtime
+from tests.doubles.immutable_blob_proxy import ImmutableBlobProxy, WriteRecord
 from tests.integration.helpers import (
     PEOPLE,
     deliver,
@@ -40,7 +41,17 @@ TRANSIENT_FAULTS = [
 ]
 
 
-def test_soak(runtime: Runtime, admin: EmulatorAdmin, archiver_env: dict[str, str]) -> None:
+STAGING_OPERATIONS = {"PutBlock", "PutBlockFromURL"}  # uncommitted blocks: allowed under WORM
+
+
+def blob_writes(worm: ImmutableBlobProxy) -> list[WriteRecord]:
+    """Requests that would create or change a blob in the (immutable) archive container."""
+    return [w for w in worm.writes("recordings") if w.blob and w.operation not in STAGING_OPERATIONS]
+
+
+def test_soak(
+    runtime: Runtime, admin: EmulatorAdmin, archiver_env: dict[str, str], worm: ImmutableBlobProxy
+) -> None:
     started = time.monotonic()
     rng = random.Random(20261124)
     documents: list[dict[str, Any]] = []
@@ -95,6 +106,11 @@ def test_soak(runtime: Runtime, admin: EmulatorAdmin, archiver_env: dict[str, st
     )
     losses = RECORDINGS - archived + len(failures(runtime))
     served = admin.stats()
+    attempts = blob_writes(worm)
+    writes = Counter(w.blob for w in attempts if w.status < 300)
+    conditional_losses = Counter(
+        f"{w.operation} {w.status} {w.error_code}" for w in attempts if w.status >= 300
+    )
     figures = {
         "recordings": RECORDINGS,
         "deliveries": len(deliveries),
@@ -106,10 +122,19 @@ def test_soak(runtime: Runtime, admin: EmulatorAdmin, archiver_env: dict[str, st
         "bytes verified against the source": verified_bytes,
         "duplicates": duplicates,
         "losses": losses,
+        "writes per archived object (min, max)": [min(writes.values()), max(writes.values())],
+        "writes refused by the WORM policy": len(worm.refusals("recordings")),
+        "create-once attempts that lost a race": dict(conditional_losses),
         "seconds": round(time.monotonic() - started, 1),
     }
     print("\nSOAK " + json.dumps(figures))
     assert archived == RECORDINGS and duplicates == 0 and losses == 0
+    # Write once: every archived object (media, metadata, both manifests) created by exactly one
+    # successful write, none refused, although 150 deliveries and 2 killed workers raced for them.
+    assert set(writes) == set(all_names) and set(writes.values()) == {1}
+    assert worm.refusals("recordings") == []
+    # Racing deliveries only ever lose at the create-once condition, never overwrite.
+    assert {key.split()[-1] for key in conditional_losses} <= {"BlobAlreadyExists"}
     assert verified_bytes == sum(d["size"] for d in documents)
     assert len(index) == RECORDINGS * len(PEOPLE)
     assert len([n for n in all_names if n.endswith("/manifest.json")]) == RECORDINGS
