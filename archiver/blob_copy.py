@@ -267,17 +267,17 @@ def copy_to_archive(
             earlier.size, earlier.sha256, earlier.md5, resumed_from=earlier.size, source_requests=0
         )
     with BlobLease(staging, lease_seconds) as lease:
-        copied = _copy_to_staging(staging, lease, open_source, block_size=block_size, concurrency=concurrency)
-        if lease.lost.is_set():
-            raise ArchiveBusy("lost the lease on the staging blob mid-copy")
-        publish(
-            final,
+        copied = _copy_to_staging(
             staging,
-            Verified(copied.size, copied.sha256, copied.md5),
+            lease,
+            open_source,
             content_type=content_type,
-            access=access,
+            block_size=block_size,
             concurrency=concurrency,
         )
+        if lease.lost.is_set():
+            raise ArchiveBusy("lost the lease on the staging blob mid-copy")
+        publish(final, staging, Verified(copied.size, copied.sha256, copied.md5), access=access)
     _discard(staging)
     return copied
 
@@ -287,6 +287,7 @@ def _copy_to_staging(
     lease: BlobLease,
     open_source: Callable[[int], SourceStream],
     *,
+    content_type: str,
     block_size: int,
     concurrency: int,
 ) -> CopyResult:
@@ -318,7 +319,9 @@ def _copy_to_staging(
         lease,
         ids,
         metadata={META_TOTAL: str(size), META_BLOCK: str(block_size), META_SHA256: sha256},
-        content_settings=ContentSettings(content_md5=bytearray(base64.b64decode(md5))),
+        content_settings=ContentSettings(
+            content_type=content_type, content_md5=bytearray(base64.b64decode(md5))
+        ),
     )
     verify(staging, size, md5)
     return CopyResult(

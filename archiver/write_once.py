@@ -1,33 +1,32 @@
 """Create an archived media blob exactly once, complete, from its verified staging copy.
 
-Immutable (WORM) storage allows a blob to be created once: Put Block then ONE Put Block List
-that creates it. Everything before that (the download, its checkpoints, the crash-resumable
-blocks) lives in a staging blob outside the archive container; once the staging copy is whole
-and hashed, the storage service copies it into the archive blob's blocks itself (Put Block From
-URL: no byte crosses the worker again) and a single conditional commit (``If-None-Match: *``)
-creates the archive blob with its Content-MD5. Until that commit the archive blob does not
-exist, so no reader ever sees partial media under a final name.
+Immutable (WORM) storage allows a blob to be created once. Everything before that (the
+download, its checkpoints, the crash-resumable blocks) lives in a staging blob outside the
+archive container; once the staging copy is whole, hashed and committed with its Content-MD5,
+the storage service copies it into the archive container itself (Copy Blob within the same
+account, conditional on the destination not existing: one write, no byte crosses the worker
+again, and the copy carries the Content-MD5 and content type). The archive blob is then
+checked against the verified copy before any manifest names it.
 
-If the commit finds the blob already there (a previous attempt committed and died before its
-manifest, or a concurrent worker), the blob is accepted only if it is byte-for-byte what we
-hold (size and Content-MD5); anything else is a conflict for a person, never an overwrite.
+If the archive blob is already there (a previous attempt published it and died before its
+manifest, or a concurrent worker), it is accepted only if it is byte-for-byte what we hold
+(size and Content-MD5); anything else is a conflict for a person, never an overwrite.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
 from dataclasses import dataclass
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.storage.blob import BlobBlock, BlobClient, ContentSettings
+from azure.storage.blob import BlobClient
 
-from archiver.errors import PermanentError
+from archiver.errors import PermanentError, TransientError
 
-COPY_RANGE = 64 * 1024 * 1024  # per Put Block From URL: well under the service's 4000 MiB
+COPY_TIMEOUT = 600.0  # seconds a pending server-side copy is waited for before a retry
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class CopySource:
     """How the storage service may read the staging blob: a URL and, with Entra ID, a token."""
 
     url: str
-    authorization: str | None = None  # "Bearer ..." for x-ms-copy-source-authorization
+    authorization: str | None = None  # unused by same-account Copy Blob; kept for cross-account
 
 
 SourceAccess = Callable[[BlobClient], CopySource]
@@ -48,45 +47,43 @@ class Verified:
     md5: str  # base64
 
 
-def final_block_id(index: int) -> str:
-    return base64.b64encode(f"arc-{index:08d}".encode()).decode()
-
-
 def publish(
     final: BlobClient,
     staging: BlobClient,
     verified: Verified,
     *,
-    content_type: str,
     access: SourceAccess,
-    concurrency: int,
+    timeout: float = COPY_TIMEOUT,
 ) -> None:
-    """Copy ``staging`` into ``final`` server-side and commit it once; verify what storage holds."""
+    """Copy ``staging`` into ``final`` server-side, once; verify what storage then holds."""
     source = access(staging)
-    ranges = [
-        (offset, min(COPY_RANGE, verified.size - offset)) for offset in range(0, verified.size, COPY_RANGE)
-    ]
-
-    def stage(item: tuple[int, tuple[int, int]]) -> None:
-        index, (offset, length) = item
-        final.stage_block_from_url(
-            final_block_id(index),
+    try:
+        final.start_copy_from_url(
             source.url,
-            source_offset=offset,
-            source_length=length,
-            source_authorization=source.authorization,
+            metadata={"sha256": verified.sha256},
+            if_none_match="*",  # create only: the SDK's etag/IfMissing pair leaks etag here
         )
-
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(ranges)))) as pool:
-        list(pool.map(stage, enumerate(ranges)))
-    md5 = bytearray(base64.b64decode(verified.md5))
-    with suppress(ResourceExistsError):  # already there: checked below exactly like our own commit
-        final.commit_block_list(
-            [BlobBlock(block_id=final_block_id(i)) for i in range(len(ranges))],
-            content_settings=ContentSettings(content_type=content_type, content_md5=md5),
-            if_none_match="*",
-        )
+    except ResourceExistsError:
+        pass  # published before: checked below exactly like our own copy
+    else:
+        _wait_for_copy(final, timeout)
     verify(final, verified.size, verified.md5)
+
+
+def _wait_for_copy(final: BlobClient, timeout: float) -> None:
+    """Same-account copies usually finish at once; a pending one is waited for, never trusted."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        copy = final.get_blob_properties().copy
+        if copy.status in (None, "success"):
+            return
+        if copy.status != "pending":
+            raise TransientError(f"the server-side copy ended {copy.status}", reason="copy_failed")
+        if time.monotonic() > deadline:
+            raise TransientError("the server-side copy is still pending", reason="copy_pending")
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
 
 
 def verify(blob: BlobClient, size: int, md5: str) -> None:
