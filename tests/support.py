@@ -64,3 +64,17 @@ def use_local_services(monkeypatch: Any, storage: str, source_url: str, **extra:
         monkeypatch.setenv(name, value)
     reset_runtime()
     return env
+
+
+def as_cloud_event(event: dict[str, Any]) -> dict[str, Any]:
+    """The same event as a CloudEvents 1.0 subscription delivers it (Event Grid's mapping)."""
+    return {
+        "specversion": "1.0",
+        "id": event["id"],
+        "source": event["topic"],
+        "type": event["eventType"],
+        "time": event["eventTime"],
+        "subject": event["subject"],
+        "datacontenttype": "application/json",
+        "data": event["data"],
+    }

@@ -17,20 +17,7 @@ import pytest
 from archiver.dev.emulator.client import EmulatorAdmin
 from archiver.runtime import Runtime
 from tests.integration.helpers import deliver, names, read, rejections, seed, work
-
-
-def as_cloud_event(event: dict[str, Any]) -> dict[str, Any]:
-    """The same event as a CloudEvents 1.0 subscription delivers it (Event Grid's mapping)."""
-    return {
-        "specversion": "1.0",
-        "id": event["id"],
-        "source": event["topic"],
-        "type": event["eventType"],
-        "time": event["eventTime"],
-        "subject": event["subject"],
-        "datacontenttype": "application/json",
-        "data": event["data"],
-    }
+from tests.support import as_cloud_event
 
 
 def one_event(payload: bytes) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The Functions host's view of the app: importable with nothing set, three functions."""
+"""The Functions host's view of the app: importable with nothing set, six functions."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def test_imports_with_no_settings_and_no_network() -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
-    assert out.stdout.strip() == "3"
+    assert out.stdout.strip() == "6"
 
 
 def test_functions_triggers_and_bindings(function_app_functions: dict[str, dict[str, object]]) -> None:
@@ -36,6 +36,9 @@ def test_functions_triggers_and_bindings(function_app_functions: dict[str, dict[
         "ingest_recording_event",
         "archive_recording_chunk",
         "redrive_failed_jobs",
+        "replay_dead_letters",
+        "reconcile_with_acs",
+        "verify_archive_integrity",
     }
     assert function_app_functions["ingest_recording_event"]["type"] == "eventGridTrigger"
     queue = function_app_functions["archive_recording_chunk"]
@@ -45,6 +48,16 @@ def test_functions_triggers_and_bindings(function_app_functions: dict[str, dict[
     timer = function_app_functions["redrive_failed_jobs"]
     assert timer["type"] == "timerTrigger"
     assert timer["schedule"] == "0 */5 * * * *"
+    schedules = {
+        name: function_app_functions[name]["schedule"]
+        for name in function_app_functions
+        if name != "redrive_failed_jobs" and function_app_functions[name]["type"] == "timerTrigger"
+    }
+    assert schedules == {
+        "replay_dead_letters": "0 */15 * * * *",  # every 15 minutes
+        "reconcile_with_acs": "0 7 * * * *",  # hourly
+        "verify_archive_integrity": "0 30 3 * * 0",  # weekly
+    }
 
 
 # --- Trigger inputs, decoded by azure.functions' own converters -------------------------------
@@ -113,16 +126,10 @@ def test_event_time_stays_utc_through_the_converter(event_time: str, expected: d
 
 
 def test_cloud_event_through_the_converter_gives_the_same_job() -> None:
+    from tests.support import as_cloud_event
+
     event = _event_grid_event("2021-05-05T20:50:34.2351390Z")
-    cloud = {
-        "specversion": "1.0",
-        "id": event["id"],
-        "source": event["topic"],
-        "type": event["eventType"],
-        "time": event["eventTime"],
-        "subject": event["subject"],
-        "data": event["data"],
-    }
+    cloud = as_cloud_event(event)
     [from_event_grid] = _jobs_via_converter(event)
     [from_cloud_event] = _jobs_via_converter(cloud)
     assert from_cloud_event == from_event_grid
