@@ -1,9 +1,10 @@
 """``python -m archiver.dev demo``: record a call on local services and archive it, end to end.
 
-Starts Azurite and the ACS emulator on loopback, records two simulated calls through the
-emulator's Call Recording API (start, pause, resume, stop), delivers the events to the
-Function App's own functions exactly as the host would, drains the job queue, prints what
-landed where, and stops everything it started.
+Starts Azurite and the ACS emulator on loopback, records two simulated calls with the official
+Call Automation SDK (``CallAutomationClient``: start, pause, resume, stop, as an application
+records its calls; ``LoopbackTransport`` delivers its requests to the emulator), delivers the
+published events to the Function App's own functions exactly as the host would, drains the job
+queue, prints what landed where, and stops everything it started.
 """
 
 from __future__ import annotations
@@ -18,19 +19,27 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from azure.communication.callautomation import (
+    CallAutomationClient,
+    CommunicationIdentifier,
+    CommunicationUserIdentifier,
+    PhoneNumberIdentifier,
+)
+
 from archiver.commands.tables import format_table
 from archiver.dev.emulator.client import EmulatorAdmin, EmulatorProcess
+from archiver.dev.emulator.sdk import LoopbackTransport
 from archiver.dev.stack import Azurite
 
 RESOURCE_HOST = "demo-acs.communication.azure.com"
 CALLS: list[dict[str, Any]] = [
     {
         "title": "support call, unmixed audio (one WAV channel per participant)",
-        "conversation": "demo-support-call",
-        "body": {
-            "recordingContentType": "audio",
-            "recordingChannelType": "unmixed",
-            "recordingFormatType": "wav",
+        "serverCallId": "ZGVtby1zdXBwb3J0LWNhbGw",
+        "options": {
+            "recording_content_type": "audio",
+            "recording_channel_type": "unmixed",
+            "recording_format_type": "wav",
         },
         "participants": [
             "8:acs:11111111-2222-3333-4444-555555555555_00000021-0000-0000-0000-0000000000a1",
@@ -40,11 +49,11 @@ CALLS: list[dict[str, Any]] = [
     },
     {
         "title": "team meeting, mixed audio and video (MP4)",
-        "conversation": "demo-team-meeting",
-        "body": {
-            "recordingContentType": "audioVideo",
-            "recordingChannelType": "mixed",
-            "recordingFormatType": "mp4",
+        "serverCallId": "ZGVtby10ZWFtLW1lZXRpbmc",
+        "options": {
+            "recording_content_type": "audioVideo",
+            "recording_channel_type": "mixed",
+            "recording_format_type": "mp4",
         },
         "participants": [
             "8:acs:11111111-2222-3333-4444-555555555555_00000021-0000-0000-0000-0000000000a1",
@@ -78,27 +87,39 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _record(admin: EmulatorAdmin, call: dict[str, Any]) -> dict[str, Any]:
-    base = f"/calling/conversations/{call['conversation']}/recordings"
-    body = {
-        "recordingStateCallbackUri": "https://example.invalid/callbacks",
-        "participants": call["participants"],
-    }
-    started = admin.call_api("POST", base.replace("/recordings", "/Recordings"), {**body, **call["body"]})
-    started.raise_for_status()
-    recording = started.json()["recordingId"]
-    path = f"{base}/{recording}"
-    steps = [("POST", f"{path}/Pause", 1.2), ("POST", f"{path}/Resume", 0.6), ("DELETE", path, 1.2)]
-    state = admin.call_api("GET", path).json()["recordingState"]
+def _identifier(raw_id: str) -> CommunicationIdentifier:
+    """The SDK's identifier for a raw id (the demo's people are ACS users and phone numbers)."""
+    if raw_id.startswith("4:"):
+        return PhoneNumberIdentifier(raw_id.removeprefix("4:"))
+    return CommunicationUserIdentifier(raw_id)
+
+
+def _record(client: CallAutomationClient, admin: EmulatorAdmin, call: dict[str, Any]) -> str:
+    """Record ``call`` with the SDK as an application would; return the published event's id."""
+    # The emulator has no real calls: say who is in this one, so that the recording has them.
+    admin.register_call(server_call_id=call["serverCallId"], participants=call["participants"])
+    options = dict(call["options"])
+    if options["recording_channel_type"] == "unmixed":  # channel 0 for the first, and so on
+        options["audio_channel_participant_ordering"] = [_identifier(p) for p in call["participants"]]
+    started = client.start_recording(
+        server_call_id=call["serverCallId"],
+        recording_state_callback_url="https://example.invalid/callbacks",
+        **options,
+    )
+    recording = str(started.recording_id)
+    state = client.get_recording_properties(recording).recording_state
     _say(f"  started   recording {recording[:12]}…  state={state}")
-    for method, url, wait in steps:
+    steps = [
+        ("paused", client.pause_recording, 1.2),
+        ("resumed", client.resume_recording, 0.6),
+        ("stopped", client.stop_recording, 1.2),
+    ]
+    for name, step, wait in steps:
         time.sleep(wait)
-        response = admin.call_api(method, url)
-        response.raise_for_status()
-        name = {"Pause": "paused", "Resume": "resumed"}.get(url.rsplit("/", 1)[-1], "stopped")
+        step(recording)
         _say(f"  {name:<9} recording {recording[:12]}…")
-    result: dict[str, Any] = response.json()
-    return result
+    event_id: str = admin.recording(recording)["eventId"]
+    return event_id
 
 
 def _source_sha256(admin: EmulatorAdmin, url: str) -> str:
@@ -126,14 +147,17 @@ def run_demo() -> int:
             "AzureWebJobsStorage": azurite.connection_string,
             "LOCAL_SOURCE_URL": emulator.url,
         }
-        with _environment(env), emulator.admin() as admin:
+        client = CallAutomationClient.from_connection_string(
+            emulator.connection_string, transport=LoopbackTransport(emulator.url)
+        )
+        with _environment(env), emulator.admin() as admin, client:
             reset_runtime()
             runtime = get_runtime()
             events: list[Path] = []
             for call in CALLS:
                 _say(f"\nRecording a {call['title']}:")
-                stopped = _record(admin, call)
-                events.append(emulator.state_dir / "events" / f"{stopped['eventId']}.json")
+                event_id = _record(client, admin, call)
+                events.append(emulator.state_dir / "events" / f"{event_id}.json")
             _say("\nDelivering the RecordingFileStatusUpdated events to ingest_recording_event ...")
             host = local_host()
             for path in events:

@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from azure.communication.callautomation import CallAutomationClient
 from emulator_support import MAX_MEDIA_SECONDS, Event, Recorder, read_event
 
 from archiver.dev.emulator.client import EmulatorAdmin, EmulatorProcess
+from archiver.dev.emulator.sdk import LoopbackTransport
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +24,16 @@ def emulator() -> Iterator[EmulatorProcess]:
 def session_admin(emulator: EmulatorProcess) -> Iterator[EmulatorAdmin]:
     with emulator.admin() as admin:
         yield admin
+
+
+@pytest.fixture(scope="session")
+def sdk(emulator: EmulatorProcess) -> Iterator[CallAutomationClient]:
+    """The official SDK with the emulator's connection string; every request goes to 127.0.0.1."""
+    client = CallAutomationClient.from_connection_string(
+        emulator.connection_string, transport=LoopbackTransport(emulator.url)
+    )
+    with client:
+        yield client
 
 
 @pytest.fixture

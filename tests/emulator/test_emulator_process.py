@@ -32,6 +32,8 @@ def run_emulator(*args: str) -> subprocess.CompletedProcess[str]:
         (["--host", "::1"], "--host must be a loopback address"),
         (["--webhook-url", "http://example.com/hook"], "--webhook-url must be"),
         (["--access-key", "not base64!"], "not valid base64"),
+        (["--chunk-seconds", "0"], "--chunk-seconds must be at least 1"),
+        (["--event-schema", "xml"], "invalid choice: 'xml'"),
     ],
 )
 def test_invalid_options_are_refused(tmp_path: Path, args: list[str], message: str) -> None:

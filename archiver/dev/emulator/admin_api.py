@@ -1,4 +1,5 @@
-"""The unauthenticated test API under ``/_emulator/``: seed documents, inject faults, stats.
+"""The unauthenticated test API under ``/_emulator/``: seed documents, register calls, look up
+recordings and events, inject faults, stats.
 
 None of these requests is counted in the stats, so a test can assert that a client sent
 nothing at all to the emulated service.
@@ -6,21 +7,28 @@ nothing at all to the emulated service.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
 
 from archiver.dev.emulator.app import Emulator
+from archiver.dev.emulator.calls import DEFAULT_PARTICIPANTS, registration
 from archiver.dev.emulator.clock import utc_now
 from archiver.dev.emulator.documents import check_document_id, new_document_id
-from archiver.dev.emulator.errors import bad_request
-from archiver.dev.emulator.events import new_recording_id, recording_event
+from archiver.dev.emulator.errors import bad_request, not_found
+from archiver.dev.emulator.events import (
+    CLOUD_EVENTS_SCHEMA,
+    EVENT_GRID_SCHEMA,
+    new_recording_id,
+    recording_event,
+    server_call_id,
+)
 from archiver.dev.emulator.faults import TARGETS, parse_fault
 from archiver.dev.emulator.formats import CONTENT_TYPES, FORMATS, canonical, kind_from_request
 from archiver.dev.emulator.http_types import Request, Response, json_response
 from archiver.dev.emulator.locations import chunk_locations, seed_locations
 from archiver.dev.emulator.producer import ChunkSpec, produce
-from archiver.dev.emulator.recording_api import DEFAULT_PARTICIPANTS
 from archiver.dev.emulator.timeline import END_REASON_LAST
 
 DEFAULT_SEED_DURATION_MS = 5000
@@ -95,7 +103,7 @@ def seed_document(app: Emulator, request: Request, params: dict[str, str]) -> Re
     event = recording_event(
         topic=app.config.topic,
         call_id=call_id,
-        conversation_id=call_id,
+        server_call=server_call_id(call_id),
         recording_id=new_recording_id(),
         chunks=[{"documentId": document_id, "index": index, "endReason": end_reason, **locations}],
         start_time=start_time,
@@ -123,6 +131,49 @@ def forget_document(app: Emulator, request: Request, params: dict[str, str]) -> 
     """Drop a document, as when the retention window closes: later requests get 404."""
     existed = app.documents.remove(check_document_id(params["document"]))
     return json_response(200, {"documentId": params["document"], "existed": existed})
+
+
+def register_call(app: Emulator, request: Request, params: dict[str, str]) -> Response:
+    """Say who is in a call (and, optionally, its callId) before a recording is started on it.
+
+    The emulator has no calls; without this, a call named by a start request has two default
+    participants and ids derived from its locator (``calls``).
+    """
+    key, call = registration(request.json_object())
+    app.calls.register(key, call)
+    return json_response(
+        200,
+        {
+            key.field: key.value,
+            "callId": call.call_id,
+            "serverCallId": call.server_call_id,
+            "callConnectionId": call.call_connection_id,
+            "participants": list(call.participants),
+        },
+    )
+
+
+def recording(app: Emulator, request: Request, params: dict[str, str]) -> Response:
+    """A recording's state as the emulator keeps it, including its event and documents once stopped.
+
+    Today's stop answers 204 with no body, so this is how a test finds the event it published.
+    """
+    return json_response(200, app.recordings.get(params["recording"]).to_json())
+
+
+def event(app: Emulator, request: Request, params: dict[str, str]) -> Response:
+    """A published event, ``?schema=eventgrid`` (default, array of one) or ``cloudevents`` (object)."""
+    schema = request.query("schema") or EVENT_GRID_SCHEMA
+    if schema not in (EVENT_GRID_SCHEMA, CLOUD_EVENTS_SCHEMA):
+        raise bad_request(f"schema must be {EVENT_GRID_SCHEMA} or {CLOUD_EVENTS_SCHEMA}", "schema")
+    folder = app.publisher.events_dir if schema == EVENT_GRID_SCHEMA else app.publisher.cloud_events_dir
+    event_id = params["event"]
+    try:
+        uuid.UUID(event_id)
+        stored = (folder / f"{event_id}.json").read_bytes()
+    except (ValueError, FileNotFoundError):
+        raise not_found(f"event {event_id} not found", "eventId") from None
+    return json_response(200, json.loads(stored))
 
 
 def add_faults(app: Emulator, request: Request, params: dict[str, str]) -> Response:

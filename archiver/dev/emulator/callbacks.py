@@ -34,10 +34,13 @@ States: start and resume send ``active``; pause and stop send ``inactive``. The 
 no ``paused`` state (see above), so a pause and a stop look alike here too; the GET state API
 keeps the seed's own ``paused``.
 
-The seed API has no call connection, so ``callConnectionId`` is a stand-in GUID derived from
-the conversation id; ``serverCallId`` is the conversation id as base64url (as in the
+The ids come from the recording's call (``archiver.dev.emulator.calls``): for the seed API
+``callConnectionId`` is a stand-in GUID derived from the conversation id (it has no call
+connection), ``serverCallId`` the conversation id as base64url (as in the
 RecordingFileStatusUpdated event's subject) and ``correlationId`` the conversation id, which is
-also the call id of the recording's metadata and event.
+also the call id of the recording's metadata and event. For today's API they are the locator's
+own ``serverCallId`` / ``callConnectionId`` where it names one, and the call's call id. Today's
+``recordingStateCallbackUri`` is optional: a recording without one sends no callbacks.
 
 Safety and robustness, since tests run this: callbacks only ever go to loopback http(s) URLs
 (``localhost``, 127.0.0.0/8, ``[::1]``); hosts under the reserved ``.invalid`` domain (RFC
@@ -65,7 +68,6 @@ from urllib.parse import urlsplit
 
 from archiver.dev.emulator.clock import acs_timestamp, utc_now
 from archiver.dev.emulator.errors import bad_request
-from archiver.dev.emulator.events import server_call_id
 from archiver.dev.emulator.files import write_json_atomic
 from archiver.dev.emulator.recordings import ACTIVE, Recording
 from archiver.settings import is_loopback_host
@@ -80,7 +82,6 @@ IDLE_SECONDS = 30.0  # a URI's worker thread ends after this long with nothing t
 SHUTDOWN_DRAIN_SECONDS = 2.0
 RESERVED_DOMAIN = "invalid"  # RFC 6761, 6.4
 FIELD = "recordingStateCallbackUri"
-_CALL_CONNECTION_NAMESPACE = uuid.UUID("6f7c2a5e-2d55-4a56-9a3e-4c1f0d9a8b21")
 
 Event = list[dict[str, Any]]
 
@@ -119,14 +120,10 @@ def callback_timestamp(moment: datetime) -> str:
     return acs_timestamp(moment).removesuffix("Z") + "+00:00"
 
 
-def call_connection_id(conversation_id: str) -> str:
-    """A stable GUID per conversation, standing in for a call connection the seed API lacks."""
-    return str(uuid.uuid5(_CALL_CONNECTION_NAMESPACE, conversation_id))
-
-
 def state_changed_event(recording: Recording, now: datetime) -> Event:
     """The callback body for ``recording``'s current state (an array of one event)."""
-    server_call = server_call_id(recording.conversation_id)
+    call = recording.call
+    server_call = call.server_call_id
     subject = f"calling/recordings/{server_call}/recordingId/{recording.recording_id}"
     return [
         {
@@ -138,9 +135,9 @@ def state_changed_event(recording: Recording, now: datetime) -> Event:
                 "state": callback_state(recording.state),
                 "startDateTime": callback_timestamp(recording.started_at),
                 "recordingKind": RECORDING_KIND,
-                "callConnectionId": call_connection_id(recording.conversation_id),
+                "callConnectionId": call.call_connection_id,
                 "serverCallId": server_call,
-                "correlationId": recording.conversation_id,
+                "correlationId": call.call_id,
             },
             "time": callback_timestamp(now),
             "specversion": "1.0",
@@ -181,7 +178,8 @@ class CallbackSender:
 
     def notify(self, recording: Recording) -> None:
         """Queue the callback for ``recording``'s new state (call it where the state changed)."""
-        self.send(recording.callback_uri, state_changed_event(recording, utc_now()))
+        if recording.callback_uri is not None:
+            self.send(recording.callback_uri, state_changed_event(recording, utc_now()))
 
     def send(self, url: str, event: Event) -> None:
         with self._lock:

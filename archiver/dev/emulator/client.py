@@ -1,8 +1,9 @@
 """Start the emulator as a child process and drive it: for tests, the demo and benchmarks.
 
 ``EmulatorProcess`` runs ``python -m archiver.dev.emulator`` on 127.0.0.1 with a temporary state
-dir and stops it on exit; ``EmulatorAdmin`` wraps the admin API and signs calls to the
-recording API with the project's own HMAC signer.
+dir and stops it on exit; ``EmulatorAdmin`` wraps the admin API (documents, calls, recordings,
+events, faults, stats) and signs raw calls to the service with the project's own HMAC signer.
+To drive the recording API with the official SDK instead, see ``archiver.dev.emulator.sdk``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -75,6 +77,21 @@ class EmulatorAdmin:
         """Seed a document; snake_case keywords map to the API's camelCase (size_bytes=...)."""
         result: dict[str, Any] = self._admin("POST", "/documents", {_camel(k): v for k, v in fields.items()})
         return result
+
+    def register_call(self, **fields: Any) -> dict[str, Any]:
+        """Say who is in a call before recording it: ``server_call_id=...`` (or ``group_call_id``,
+        ``room_id``, ``call_connection_id``), ``participants=[raw ids]``, optional ``call_id``."""
+        result: dict[str, Any] = self._admin("POST", "/calls", {_camel(k): v for k, v in fields.items()})
+        return result
+
+    def recording(self, recording_id: str) -> dict[str, Any]:
+        """The emulator's record of a recording: state, call ids, and once stopped its event id."""
+        result: dict[str, Any] = self._admin("GET", f"/recordings/{quote(recording_id, safe='')}")
+        return result
+
+    def event(self, event_id: str, schema: str = "eventgrid") -> Any:
+        """A published event: ``eventgrid`` (a list of one) or ``cloudevents`` (one object)."""
+        return self._admin("GET", f"/events/{quote(event_id, safe='')}?schema={schema}")
 
     def forget_document(self, document_id: str) -> None:
         self._admin("DELETE", f"/documents/{document_id}")
@@ -146,6 +163,8 @@ class EmulatorProcess:
         webhook_url: str | None = None,
         resource_id: str | None = None,
         max_media_seconds: int | None = None,
+        chunk_seconds: int | None = None,
+        event_schema: str | None = None,
         port: int = 0,
         extra_args: tuple[str, ...] = (),
         startup_timeout: float = STARTUP_TIMEOUT_SECONDS,
@@ -175,6 +194,8 @@ class EmulatorProcess:
             ("--webhook-url", webhook_url),
             ("--resource-id", resource_id),
             ("--max-media-seconds", None if max_media_seconds is None else str(max_media_seconds)),
+            ("--chunk-seconds", None if chunk_seconds is None else str(chunk_seconds)),
+            ("--event-schema", event_schema),
         ):
             if value is not None:
                 self.args += [option, value]
@@ -182,7 +203,8 @@ class EmulatorProcess:
 
     @property
     def connection_string(self) -> str:
-        """An ACS connection string for the emulated resource (route its host to ``url``)."""
+        """An ACS connection string for the emulated resource (route its host to ``url``, e.g. with
+        ``archiver.dev.emulator.sdk.LoopbackTransport``)."""
         return f"endpoint=https://{self.resource_host}/;accesskey={self.access_key}"
 
     def admin(self) -> EmulatorAdmin:

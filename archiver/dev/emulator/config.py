@@ -42,6 +42,8 @@ class EmulatorConfig:
     resource_id: str | None = None  # ARM id of the ACS resource: the events' topic
     ready_file: Path | None = None
     max_media_seconds: int = 30
+    chunk_seconds: int | None = None  # split media into chunks of at most this long (None: one)
+    event_schema: str = "eventgrid"  # the webhook's delivery schema: eventgrid | cloudevents
 
     @property
     def resource_name(self) -> str:

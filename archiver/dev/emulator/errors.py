@@ -1,13 +1,27 @@
-"""The documented ACS error body, raised anywhere in a handler and rendered once."""
+"""The service's error bodies, raised anywhere in a handler and rendered once, in the caller's API.
+
+Two shapes, one per API generation:
+
+- the seed's (2021 recording API, downloads): ``{"code", "message", "target", "details"}`` at
+  top level;
+- today's Call Automation API: ``CommunicationErrorResponse``, the same ``CommunicationError``
+  fields under ``"error"`` (REST spec ``definitions/CommunicationErrorResponse``; SDK
+  ``_generated/models.CommunicationErrorResponse``, which ``HttpResponseError`` reads for its
+  message; the SDK maps 401, 404 and 409 to ``ClientAuthenticationError``,
+  ``ResourceNotFoundError`` and ``ResourceExistsError`` by status alone).
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+SEED_ERRORS = "seed"
+CALL_AUTOMATION_ERRORS = "callAutomation"
+
 
 class ApiError(Exception):
-    """An HTTP error answered with ``{"code", "message", "target", "details"}`` at top level."""
+    """An HTTP error answered with the service's error body (see ``body``)."""
 
     def __init__(
         self,
@@ -24,18 +38,18 @@ class ApiError(Exception):
         self.target = target
         self.headers = headers or {}
 
-    def body(self) -> bytes:
-        return error_body(self.code, self.message, self.target)
+    def body(self, style: str = SEED_ERRORS) -> bytes:
+        return error_body(self.code, self.message, self.target, style)
 
 
-def error_body(code: str, message: str, target: str | None = None) -> bytes:
+def error_body(code: str, message: str, target: str | None = None, style: str = SEED_ERRORS) -> bytes:
     value: dict[str, Any] = {
         "code": code,
         "message": message,
         "target": target,
         "details": [],
     }
-    return json.dumps(value).encode("utf-8")
+    return json.dumps({"error": value} if style == CALL_AUTOMATION_ERRORS else value).encode("utf-8")
 
 
 def bad_request(message: str, target: str | None = None) -> ApiError:
@@ -48,3 +62,7 @@ def not_found(message: str, target: str | None = None) -> ApiError:
 
 def unauthorized(message: str) -> ApiError:
     return ApiError(401, "Unauthorized", message)
+
+
+def not_implemented(message: str, target: str | None = None) -> ApiError:
+    return ApiError(501, "NotImplemented", message, target)

@@ -1,8 +1,26 @@
-"""The RecordingFileStatusUpdated event (Event Grid schema) and its delivery.
+"""The RecordingFileStatusUpdated event in both delivery schemas, and its delivery.
 
-Every event is written to ``{state_dir}/events/{id}.json`` and, when a webhook is configured,
-POSTed there once the way Event Grid delivers (a JSON array of one event, header
-``aeg-event-type: Notification``); the outcome of that POST goes to ``deliveries/{id}.json``.
+An Event Grid subscription delivers the event in the schema it was created with, so the
+emulator keeps both: ``{state_dir}/events/{id}.json`` holds the Event Grid schema (a JSON array
+of one event) and ``cloudevents/{id}.json`` the same event in the CloudEvents 1.0 schema (one
+object, as a structured-mode delivery carries it). When a webhook is configured the event is
+POSTed there once, in the schema chosen by ``--event-schema``, the way Event Grid delivers it;
+the outcome of that POST goes to ``deliveries/{id}.json``.
+
+Sources for the two shapes and the delivery:
+
+- Event Grid schema: the keys and their order of the shared samples and
+  Azure/azure-rest-api-specs ``specification/eventgrid/data-plane/Microsoft.Communication/stable/
+  2018-01-01/examples/event-grid-schema/recording_file_status_updated.json``.
+- CloudEvents schema: the same repository's ``.../examples/cloud-events-schema/
+  recording_file_status_updated.json`` (``source`` = the resource's ARM id, ``subject``,
+  ``type``, ``time``, ``id``, ``data``, ``specversion`` ``1.0``; no ``datacontenttype``), copied
+  in ``tests/fixtures/vendor/specs-cloud-events-schema.json``.
+- Delivery: Event Grid's webhook headers (``aeg-event-type: Notification``,
+  ``aeg-subscription-name``, ``aeg-delivery-count``, ``aeg-metadata-version`` - the spec version
+  for CloudEvents - and ``aeg-data-version``, Event Grid schema only; learn.microsoft.com
+  "Event Hubs as an event handler", *Message headers*); CloudEvents go out in the HTTP binding's
+  structured mode, one event per request, ``Content-Type: application/cloudevents+json``.
 """
 
 from __future__ import annotations
@@ -23,6 +41,10 @@ from archiver.dev.emulator.formats import RecordingKind
 
 EVENT_TYPE = "Microsoft.Communication.RecordingFileStatusUpdated"
 WEBHOOK_TIMEOUT_SECONDS = 30.0  # Event Grid waits this long for an answer
+EVENT_GRID_SCHEMA = "eventgrid"
+CLOUD_EVENTS_SCHEMA = "cloudevents"
+SCHEMAS = (EVENT_GRID_SCHEMA, CLOUD_EVENTS_SCHEMA)
+CLOUD_EVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 
 
 def topic_for(resource_name: str) -> str:
@@ -50,7 +72,7 @@ def recording_event(
     *,
     topic: str,
     call_id: str,
-    conversation_id: str,
+    server_call: str,
     recording_id: str,
     chunks: list[dict[str, Any]],
     start_time: datetime,
@@ -58,9 +80,7 @@ def recording_event(
     kind: RecordingKind,
 ) -> list[dict[str, Any]]:
     """The event as a JSON array of one, keys in the order of the shared sample."""
-    subject = (
-        f"/recording/call/{call_id}/serverCallId/{server_call_id(conversation_id)}/recordingId/{recording_id}"
-    )
+    subject = f"/recording/call/{call_id}/serverCallId/{server_call}/recordingId/{recording_id}"
     data: dict[str, Any] = {
         "recordingStorageInfo": {"recordingChunks": chunks},
         "recordingStartTime": acs_timestamp(start_time),
@@ -82,17 +102,53 @@ def recording_event(
     ]
 
 
-class EventPublisher:
-    """Writes each event to the state dir and POSTs it to the webhook, if any."""
+def cloud_event(event: list[dict[str, Any]]) -> dict[str, Any]:
+    """The CloudEvents 1.0 form of an Event Grid schema event (array of one), keys as the spec's."""
+    [grid] = event
+    return {
+        "source": grid["topic"],
+        "subject": grid["subject"],
+        "type": grid["eventType"],
+        "time": grid["eventTime"],
+        "id": grid["id"],
+        "data": grid["data"],
+        "specversion": "1.0",
+    }
 
-    def __init__(self, state_dir: Path, webhook_url: str | None) -> None:
+
+def delivery(event: list[dict[str, Any]], schema: str) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of Event Grid's POST of ``event`` to a webhook in ``schema``."""
+    headers = {
+        "aeg-event-type": "Notification",
+        "aeg-subscription-name": "EMULATOR",
+        "aeg-delivery-count": "0",
+    }
+    if schema == CLOUD_EVENTS_SCHEMA:
+        body = json.dumps(cloud_event(event)).encode("utf-8")
+        return body, {"Content-Type": CLOUD_EVENTS_CONTENT_TYPE, **headers, "aeg-metadata-version": "1.0"}
+    return json.dumps(event).encode("utf-8"), {
+        "Content-Type": "application/json",
+        **headers,
+        "aeg-data-version": event[0]["dataVersion"],
+        "aeg-metadata-version": event[0]["metadataVersion"],
+    }
+
+
+class EventPublisher:
+    """Writes each event to the state dir in both schemas and POSTs it to the webhook, if any."""
+
+    def __init__(self, state_dir: Path, webhook_url: str | None, schema: str = EVENT_GRID_SCHEMA) -> None:
         self.events_dir = state_dir / "events"
+        self.cloud_events_dir = state_dir / "cloudevents"
         self.deliveries_dir = state_dir / "deliveries"
         self.events_dir.mkdir(parents=True, exist_ok=True)
+        self.cloud_events_dir.mkdir(parents=True, exist_ok=True)
         self.webhook_url = webhook_url
+        self.schema = schema
 
     def publish(self, event: list[dict[str, Any]]) -> None:
         event_id = event[0]["id"]
+        write_json_atomic(self.cloud_events_dir / f"{event_id}.json", cloud_event(event))
         write_json_atomic(self.events_dir / f"{event_id}.json", event)
         if self.webhook_url:
             outcome = self._deliver(self.webhook_url, event)
@@ -101,15 +157,7 @@ class EventPublisher:
     def _deliver(self, url: str, event: list[dict[str, Any]]) -> dict[str, Any]:
         """One POST, as Event Grid's first attempt; the outcome is recorded, never raised."""
         parts = urlsplit(url)
-        body = json.dumps(event).encode("utf-8")
-        headers = {
-            "Content-Type": "application/json",
-            "aeg-event-type": "Notification",
-            "aeg-subscription-name": "EMULATOR",
-            "aeg-delivery-count": "0",
-            "aeg-data-version": "1.0",
-            "aeg-metadata-version": "1",
-        }
+        body, headers = delivery(event, self.schema)
         target = parts.path or "/"
         if parts.query:
             target += f"?{parts.query}"
@@ -120,7 +168,12 @@ class EventPublisher:
             connection.request("POST", target, body=body, headers=headers)
             response = connection.getresponse()
             response.read()
-            return {"url": url, "status": response.status, "time": acs_timestamp(utc_now())}
+            return {
+                "url": url,
+                "schema": self.schema,
+                "status": response.status,
+                "time": acs_timestamp(utc_now()),
+            }
         except OSError as exc:
             print(f"emulator: webhook delivery to {url} failed: {exc}", file=sys.stderr, flush=True)
             return {"url": url, "error": str(exc), "time": acs_timestamp(utc_now())}

@@ -8,6 +8,7 @@ also where the transport-level faults happen: throttling and aborting with a TCP
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import socket
 import struct
 import sys
@@ -16,10 +17,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
-from archiver.acs_auth import verify_request
 from archiver.dev.emulator import routes
 from archiver.dev.emulator.app import Emulator
-from archiver.dev.emulator.errors import ApiError, not_found, unauthorized
+from archiver.dev.emulator.auth import authenticate
+from archiver.dev.emulator.errors import ApiError, not_found
 from archiver.dev.emulator.http_types import Request, Response, error_response
 
 MAX_BODY_BYTES = 64 << 20
@@ -73,30 +74,17 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         app = self.server.emulator
         path = urlsplit(self.path).path
         admin = routes.is_admin_path(path)
-        authorized = False
-        try:
-            request = Request(
-                method=self.command,
-                target=self.path,
-                path=path,
-                headers={k.lower(): v for k, v in self.headers.items()},
-                body=self._read_body(),
-            )
-            if not admin:
-                _authenticate(app, request)
-                authorized = True
-            found = routes.match(self.command, path)
-            if found is None:
-                raise not_found(f"no such resource: {self.command} {path}")
-            route, params = found
-            response = route.handler(app, request, params)
-        except ApiError as error:
-            response = error_response(error)
-        except Exception as exc:  # noqa: BLE001 - a bug must answer 500, not kill the connection
-            print(
-                f"emulator: error handling {self.command} {self.path}: {exc!r}", file=sys.stderr, flush=True
-            )
-            response = error_response(ApiError(500, "InternalServerError", str(exc)))
+        request = Request(
+            method=self.command,
+            target=self.path,
+            path=path,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=b"",
+        )
+        response, credential = self._answer(app, request, admin)
+        client_request_id = request.headers.get("x-ms-client-request-id")
+        if client_request_id and not admin:  # the service echoes it; SDK logs correlate by it
+            response.headers.setdefault("x-ms-client-request-id", client_request_id)
         sent = self._send(response)
         if not admin:
             app.log.record(
@@ -105,9 +93,35 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
                 status=response.status,
                 bytes_sent=sent,
                 range_header=self.headers.get("Range"),
-                authorized=authorized,
+                authorized=credential is not None,
                 document_id=response.document_id,  # set only when a document's bytes are sent
+                credential=credential,
             )
+
+    def _answer(self, app: Emulator, request: Request, admin: bool) -> tuple[Response, str | None]:
+        """Authenticate and dispatch; return the response and the credential kind that passed.
+
+        Any error becomes the service's error body in the shape of the API the request is for
+        (``routes.error_style``), so each SDK can read the errors of its own API.
+        """
+        found = routes.match(request.method, request.path)
+        credential: str | None = None
+        try:
+            request = dataclasses.replace(request, body=self._read_body())
+            if not admin:
+                credential = authenticate(app, request)
+            if found is None:
+                raise not_found(f"no such resource: {request.method} {request.path}")
+            route, params = found
+            return route.handler(app, request, params), credential
+        except ApiError as error:
+            failure = error
+        except Exception as exc:  # noqa: BLE001 - a bug must answer 500, not kill the connection
+            print(
+                f"emulator: error handling {self.command} {self.path}: {exc!r}", file=sys.stderr, flush=True
+            )
+            failure = ApiError(500, "InternalServerError", str(exc))
+        return error_response(failure, routes.error_style(found[0] if found else None, request)), credential
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -186,23 +200,3 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         # The file objects still hold the socket; it really closes (with the RST) in finish().
         self.connection.close()
-
-
-def _authenticate(app: Emulator, request: Request) -> None:
-    """Require ``x-ms-host`` naming our resource and a valid HMAC signature for it."""
-    resource_host = app.config.resource_host
-    sent_host = request.headers.get("x-ms-host")
-    if sent_host is None:
-        raise unauthorized("missing x-ms-host header")
-    if sent_host.lower() != resource_host.lower():
-        raise unauthorized(f"x-ms-host {sent_host!r} is not this ACS resource")
-    reason = verify_request(
-        request.method,
-        request.target,
-        request.headers,
-        acs_host=resource_host,
-        key=app.key,
-        body=request.body,
-    )
-    if reason is not None:
-        raise unauthorized(reason)

@@ -6,8 +6,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from archiver.dev.emulator.errors import ApiError, bad_request
+from archiver.dev.emulator.errors import SEED_ERRORS, ApiError, bad_request
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,11 @@ class Request:
             return json.loads(self.body)
         except ValueError as exc:
             raise bad_request(f"the body is not valid JSON: {exc}") from exc
+
+    def query(self, name: str) -> str | None:
+        """The first value of query parameter ``name``, if any."""
+        values = parse_qs(urlsplit(self.target).query).get(name)
+        return values[0] if values else None
 
     def json_object(self) -> dict[str, Any]:
         value = self.json()
@@ -64,6 +70,7 @@ def json_response(status: int, value: Any) -> Response:
     )
 
 
-def error_response(error: ApiError) -> Response:
+def error_response(error: ApiError, style: str = SEED_ERRORS) -> Response:
+    """The error in the shape of ``style``'s API (``errors``)."""
     headers = {"Content-Type": "application/json; charset=utf-8", **error.headers}
-    return Response(error.status, headers, error.body())
+    return Response(error.status, headers, error.body(style))

@@ -19,21 +19,27 @@ class MediaInfo:
     video_configuration: dict[str, Any] | None
 
 
-def channel_count(kind: RecordingKind, participants: int) -> int:
+def channel_count(kind: RecordingKind, participants: int, channel_of: tuple[int, ...] = ()) -> int:
+    """Channels of the file: one per participant (at most five) for unmixed WAV, or as many as
+    the highest channel a given layout uses; otherwise one."""
     if kind.channel_type == "unmixed" and kind.format == "wav":
+        if channel_of:
+            return min(max(channel_of) + 1, MAX_UNMIXED_CHANNELS)
         return max(1, min(participants, MAX_UNMIXED_CHANNELS))
     return 1
 
 
-def participant_channel(index: int) -> int:
+def participant_channel(index: int, channel_of: tuple[int, ...] = ()) -> int:
     """Unmixed channel of the ``index``-th participant (the last channel is shared past five)."""
+    if index < len(channel_of):
+        return channel_of[index]
     return min(index, MAX_UNMIXED_CHANNELS - 1)
 
 
-def describe_media(kind: RecordingKind, participants: int) -> MediaInfo:
+def describe_media(kind: RecordingKind, participants: int, channel_of: tuple[int, ...] = ()) -> MediaInfo:
     """The audio (and video) configuration of the file ``write_media`` writes for ``kind``."""
     if kind.format == "wav":
-        channels = channel_count(kind, participants)
+        channels = channel_count(kind, participants, channel_of)
         return MediaInfo(_audio(pcm.SAMPLE_RATE, pcm.SAMPLE_RATE * 16, channels), None)
     if kind.format == "mp3":
         return MediaInfo(_audio(mp3.SAMPLE_RATE, mp3.BIT_RATE, 1), None)
@@ -57,6 +63,7 @@ def write_media(
     participants: int,
     duration_ms: int,
     pause_marks_ms: tuple[int, ...] = (),
+    channel_of: tuple[int, ...] = (),
 ) -> None:
     """Write a playable file of ``duration_ms`` in ``kind``'s format.
 
@@ -67,9 +74,10 @@ def write_media(
         write_wav(
             path,
             participants=participants,
-            channels=channel_count(kind, participants),
+            channels=channel_count(kind, participants, channel_of),
             duration_ms=duration_ms,
             pause_marks_ms=pause_marks_ms,
+            channel_of=channel_of,
         )
     elif kind.format == "mp3":
         tones = pcm.mono_conversation(

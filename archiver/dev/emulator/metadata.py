@@ -29,6 +29,7 @@ def chunk_metadata(
     kind: RecordingKind,
     media: MediaInfo,
     participants: list[str],
+    channel_of: tuple[int, ...] = (),
 ) -> dict[str, Any]:
     recording_info: dict[str, Any] = {
         "contentType": kind.content_type,
@@ -51,7 +52,9 @@ def chunk_metadata(
         ],
         "recordingInfo": recording_info,
         "participants": [
-            {"participantId": pid, "channel": participant_channel(i)} if unmixed else {"participantId": pid}
+            {"participantId": pid, "channel": participant_channel(i, channel_of)}
+            if unmixed
+            else {"participantId": pid}
             for i, pid in enumerate(participants)
         ],
     }

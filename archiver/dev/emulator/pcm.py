@@ -39,23 +39,33 @@ def _second_of_tone(hz: int, channels: int, channel: int | None) -> bytes:
     return samples.tobytes()
 
 
+def _channel(participant: int, channels: int, channel_of: tuple[int, ...]) -> int | None:
+    """The channel ``participant`` speaks on (``None``: the only one, mixed)."""
+    if channels == 1:
+        return None
+    if participant < len(channel_of):
+        return min(channel_of[participant], channels - 1)
+    return min(participant, channels - 1)
+
+
 def conversation(
     *,
     participants: int,
     channels: int,
     duration_ms: int,
     pause_marks_ms: tuple[int, ...] = (),
+    channel_of: tuple[int, ...] = (),
 ) -> Iterator[bytes]:
     """Yield the PCM of the whole recording, one second (or less, at the end) at a time.
 
     With one channel everyone is mixed into it; otherwise participant ``i`` speaks on channel
+    ``channel_of[i]`` when a layout is given (today's API lets the caller choose it), else on
     ``min(i, channels - 1)`` (participants beyond the last channel share it).
     """
     speakers = max(1, participants)
     frame_bytes = channels * SAMPLE_WIDTH
     seconds = [
-        _second_of_tone(tone_hz(p), channels, None if channels == 1 else min(p, channels - 1))
-        for p in range(speakers)
+        _second_of_tone(tone_hz(p), channels, _channel(p, channels, channel_of)) for p in range(speakers)
     ]
     total_frames = duration_ms * SAMPLE_RATE // 1000
     marks = [(ms * SAMPLE_RATE // 1000, (ms + PAUSE_MARK_MS) * SAMPLE_RATE // 1000) for ms in pause_marks_ms]

@@ -36,6 +36,7 @@ class ChunkSpec:
     pause_marks_ms: tuple[int, ...] = ()
     raw_metadata: bytes | None = None  # served byte for byte instead of generated metadata
     size_bytes: int | None = None  # media of exactly this many pseudo-random bytes instead
+    channels: tuple[int, ...] = ()  # each participant's channel (unmixed); () for the seed's layout
 
 
 def produce(store: DocumentStore, spec: ChunkSpec) -> Document:
@@ -51,6 +52,7 @@ def produce(store: DocumentStore, spec: ChunkSpec) -> Document:
             participants=len(spec.participants),
             duration_ms=spec.duration_ms,
             pause_marks_ms=spec.pause_marks_ms,
+            channel_of=spec.channels,
         )
         sha256 = file_sha256(media_path)
     metadata = spec.raw_metadata
@@ -64,8 +66,9 @@ def produce(store: DocumentStore, spec: ChunkSpec) -> Document:
             duration_ms=spec.duration_ms,
             pauses=spec.pauses,
             kind=spec.kind,
-            media=describe_media(spec.kind, len(spec.participants)),
+            media=describe_media(spec.kind, len(spec.participants), spec.channels),
             participants=list(spec.participants),
+            channel_of=spec.channels,
         )
         metadata = (json.dumps(value, indent=2) + "\n").encode("utf-8")
     write_bytes_atomic(folder / "metadata.json", metadata)

@@ -1,19 +1,19 @@
-"""The seed's Call Recording API (2021): start, state, pause, resume and stop a recording."""
+"""The seed's Call Recording API (2021): start, state, pause, resume and stop a recording.
+
+Today's API is ``call_automation_api``; both drive the same recordings (``recordings``).
+"""
 
 from __future__ import annotations
 
 from archiver.dev.emulator.app import Emulator
 from archiver.dev.emulator.callbacks import is_deliverable
+from archiver.dev.emulator.calls import DEFAULT_PARTICIPANTS, seed_call
 from archiver.dev.emulator.errors import bad_request
 from archiver.dev.emulator.finalize import finalize
 from archiver.dev.emulator.formats import kind_from_request
 from archiver.dev.emulator.http_types import Request, Response, json_response
-from archiver.dev.emulator.recordings import Recording
+from archiver.dev.emulator.recordings import SEED_API, Recording, RecordingPlan
 
-DEFAULT_PARTICIPANTS = (
-    "8:acs:00000000-0000-0000-0000-000000000000_00000021-0000-0000-0000-000000000001",
-    "4:+14255550100",
-)
 MAX_CHUNKS = 10
 
 
@@ -25,9 +25,9 @@ def _participants(value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _chunk_count(value: object) -> int:
+def _chunk_count(value: object) -> int | None:
     if value is None:
-        return 1
+        return None  # one, unless the emulator's --chunk-seconds splits it
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CHUNKS:
         raise bad_request(f"chunkCount must be an integer from 1 to {MAX_CHUNKS}", "chunkCount")
     return value
@@ -50,12 +50,17 @@ def start(app: Emulator, request: Request, params: dict[str, str]) -> Response:
         body.get("recordingFormatType"),
         strict=True,
     )
+    participants = _participants(body.get("participants"))
     recording = app.recordings.start(
-        conversation_id=params["conversation"],
-        callback_uri=callback,
-        kind=kind,
-        participants=_participants(body.get("participants")),
-        chunk_count=_chunk_count(body.get("chunkCount")),
+        RecordingPlan(
+            api=SEED_API,
+            call=seed_call(params["conversation"], participants),
+            conversation_id=params["conversation"],
+            callback_uri=callback,
+            kind=kind,
+            participants=participants,
+            chunk_count=_chunk_count(body.get("chunkCount")),
+        )
     )
     # The seed's documents call it recordingInstanceId; later ones recordingId.
     return json_response(

@@ -1,10 +1,12 @@
-"""Recording sessions of the seed's Call Recording API and their state machine.
+"""Recording sessions (of either API) and their state machine.
 
-``active`` -> ``paused`` -> ``active`` ... -> ``inactive``: pausing needs an active
-recording, resuming a paused one, stopping one that is not yet stopped; anything else is the
-documented 400. Each change is saved to ``{state_dir}/recordings/{recordingId}.json`` and
-reported to the ``on_change`` hook (the emulator's recording state callbacks) while the lock is
-still held, so the hook sees the changes of a recording in the order they happened.
+``active`` -> ``paused`` -> ``active`` ... -> ``inactive`` (``pauseOnStart`` starts at
+``paused``): pausing needs an active recording, resuming a paused one, stopping one that is not
+yet stopped; anything else is a 400. Both APIs share the sessions, so a recording started with
+one can be driven with the other. Each change is saved to
+``{state_dir}/recordings/{recordingId}.json`` and reported to the ``on_change`` hook (the
+emulator's recording state callbacks) while the lock is still held, so the hook sees the
+changes of a recording in the order they happened.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from archiver.dev.emulator.calls import CallInfo
 from archiver.dev.emulator.clock import acs_timestamp, utc_now
 from archiver.dev.emulator.errors import bad_request, not_found
 from archiver.dev.emulator.events import new_recording_id
@@ -26,16 +29,29 @@ from archiver.dev.emulator.timeline import Pause, Timeline
 ACTIVE = "active"
 PAUSED = "paused"
 INACTIVE = "inactive"
+SEED_API = "2021"  # POST /calling/conversations/{conversationId}/recordings
+CALL_AUTOMATION_API = "callAutomation"  # POST /calling/recordings (today's)
+
+
+@dataclass(frozen=True)
+class RecordingPlan:
+    """What a start request asked for, once validated: the same for both APIs."""
+
+    api: str
+    call: CallInfo
+    conversation_id: str | None  # the seed API's path segment; None for today's API
+    callback_uri: str | None  # optional in today's API: no callbacks without one
+    kind: RecordingKind
+    participants: tuple[str, ...]
+    channels: tuple[int, ...] = ()  # each participant's channel (unmixed); () for the seed's layout
+    chunk_count: int | None = None  # None: as many as the emulator's --chunk-seconds makes
+    pause_on_start: bool = False
 
 
 @dataclass
 class Recording:
     recording_id: str
-    conversation_id: str
-    callback_uri: str
-    kind: RecordingKind
-    participants: tuple[str, ...]
-    chunk_count: int
+    plan: RecordingPlan
     started_at: datetime
     state: str = ACTIVE
     pause_starts: list[datetime] = field(default_factory=list)
@@ -43,6 +59,26 @@ class Recording:
     stopped_at: datetime | None = None
     event_id: str | None = None
     document_ids: list[str] = field(default_factory=list)
+
+    @property
+    def conversation_id(self) -> str | None:
+        return self.plan.conversation_id
+
+    @property
+    def call(self) -> CallInfo:
+        return self.plan.call
+
+    @property
+    def callback_uri(self) -> str | None:
+        return self.plan.callback_uri
+
+    @property
+    def kind(self) -> RecordingKind:
+        return self.plan.kind
+
+    @property
+    def participants(self) -> tuple[str, ...]:
+        return self.plan.participants
 
     def timeline(self) -> Timeline:
         assert self.stopped_at is not None, "only a stopped recording has a timeline"
@@ -53,15 +89,22 @@ class Recording:
         )
 
     def to_json(self) -> dict[str, Any]:
+        plan = self.plan
         return {
             "recordingId": self.recording_id,
-            "conversationId": self.conversation_id,
-            "recordingStateCallbackUri": self.callback_uri,
-            "recordingContentType": self.kind.content_type,
-            "recordingChannelType": self.kind.channel_type,
-            "recordingFormatType": self.kind.format,
-            "participants": list(self.participants),
-            "chunkCount": self.chunk_count,
+            "api": plan.api,
+            "conversationId": plan.conversation_id,
+            "callId": plan.call.call_id,
+            "serverCallId": plan.call.server_call_id,
+            "callConnectionId": plan.call.call_connection_id,
+            "recordingStateCallbackUri": plan.callback_uri,
+            "recordingContentType": plan.kind.content_type,
+            "recordingChannelType": plan.kind.channel_type,
+            "recordingFormatType": plan.kind.format,
+            "participants": list(plan.participants),
+            "channels": list(plan.channels) or None,
+            "chunkCount": plan.chunk_count,
+            "pauseOnStart": plan.pause_on_start,
             "recordingState": self.state,
             "startedAt": acs_timestamp(self.started_at),
             "pauses": [
@@ -87,24 +130,13 @@ class RecordingStore:
         self._recordings: dict[str, Recording] = {}
         self._on_change = on_change
 
-    def start(
-        self,
-        *,
-        conversation_id: str,
-        callback_uri: str,
-        kind: RecordingKind,
-        participants: tuple[str, ...],
-        chunk_count: int,
-    ) -> Recording:
-        recording = Recording(
-            recording_id=new_recording_id(),
-            conversation_id=conversation_id,
-            callback_uri=callback_uri,
-            kind=kind,
-            participants=participants,
-            chunk_count=chunk_count,
-            started_at=utc_now(),
-        )
+    def start(self, plan: RecordingPlan) -> Recording:
+        """A new recording, ``active`` or (``pauseOnStart``) ``paused`` from its first moment."""
+        now = utc_now()
+        recording = Recording(recording_id=new_recording_id(), plan=plan, started_at=now)
+        if plan.pause_on_start:
+            recording.state = PAUSED
+            recording.pause_starts.append(now)
         with self._lock:
             self._recordings[recording.recording_id] = recording
             self._changed(recording)

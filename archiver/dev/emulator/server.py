@@ -18,6 +18,7 @@ from types import FrameType
 from archiver.acs_auth import InvalidAccessKey, decode_access_key
 from archiver.dev.emulator.app import Emulator
 from archiver.dev.emulator.config import EmulatorConfig, check_loopback_url, is_ipv4_loopback_host
+from archiver.dev.emulator.events import EVENT_GRID_SCHEMA, SCHEMAS
 from archiver.dev.emulator.files import write_json_atomic
 from archiver.dev.emulator.handler import EmulatorServer
 
@@ -43,6 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-media-seconds", type=int, default=30, help="cap on generated media length (default 30)"
     )
+    parser.add_argument(
+        "--chunk-seconds",
+        type=int,
+        help="split each recording's media into chunks of at most this many seconds, all but the last"
+        " ending with ChunkMaximumSizeExceeded (default: one chunk)",
+    )
+    parser.add_argument(
+        "--event-schema",
+        choices=SCHEMAS,
+        default=EVENT_GRID_SCHEMA,
+        help="schema of the webhook's deliveries (default eventgrid); both are written to the state dir",
+    )
     return parser
 
 
@@ -55,6 +68,8 @@ def parse_config(argv: list[str] | None) -> EmulatorConfig:
         parser.error("--port must be from 0 to 65535")
     if args.max_media_seconds < 1:
         parser.error("--max-media-seconds must be at least 1")
+    if args.chunk_seconds is not None and args.chunk_seconds < 1:
+        parser.error("--chunk-seconds must be at least 1")
     try:
         decode_access_key(args.access_key)
         if args.webhook_url:
@@ -72,6 +87,8 @@ def parse_config(argv: list[str] | None) -> EmulatorConfig:
         resource_id=args.resource_id,
         ready_file=args.ready_file,
         max_media_seconds=args.max_media_seconds,
+        chunk_seconds=args.chunk_seconds,
+        event_schema=args.event_schema,
     )
 
 
@@ -82,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     port = server.server_address[1]
     url = f"http://{config.host}:{port}"
     emulator.public_url = config.public_url or url
+    emulator.url = url
 
     stopping = threading.Event()
 

@@ -1,7 +1,8 @@
 """A log of the requests that reached the emulated service (admin requests are not counted).
 
 Tests use it to assert what a client did: how many requests, which ranges, whether they
-were signed, and how many body bytes of each document went out.
+were authorized and with which credential (``hmac`` or ``bearer``), and how many body bytes of
+each document went out.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class RequestLog:
         range_header: str | None,
         authorized: bool,
         document_id: str | None,
+        credential: str | None = None,
     ) -> None:
         entry = {
             "method": method,
@@ -36,6 +38,7 @@ class RequestLog:
             "bytesSent": bytes_sent,
             "range": range_header,
             "authorized": authorized,
+            "credential": credential,
             "time": acs_timestamp(utc_now()),
         }
         with self._lock:

@@ -15,6 +15,7 @@ def write_wav(
     channels: int,
     duration_ms: int,
     pause_marks_ms: tuple[int, ...] = (),
+    channel_of: tuple[int, ...] = (),
 ) -> None:
     """Stream the synthetic conversation into a 16 kHz, 16-bit PCM WAV file."""
     with wave.open(str(path), "wb") as out:
@@ -27,5 +28,6 @@ def write_wav(
             channels=channels,
             duration_ms=duration_ms,
             pause_marks_ms=pause_marks_ms,
+            channel_of=channel_of,
         ):
             out.writeframesraw(block)
