@@ -10,6 +10,9 @@ import azure.functions as func
 
 JOBS_QUEUE = "recording-jobs"  # == archiver.settings.JOBS_QUEUE (a test keeps them equal)
 REDRIVE_SCHEDULE = "0 */5 * * * *"  # every 5 minutes: far inside any retention window
+DEADLETTER_SCHEDULE = "0 */15 * * * *"  # every 15 minutes
+RECONCILE_SCHEDULE = "0 7 * * * *"  # hourly, at minute 7
+INTEGRITY_SCHEDULE = "0 30 3 * * 0"  # weekly, Sunday 03:30 UTC
 
 app = func.FunctionApp()
 
@@ -50,3 +53,36 @@ def redrive_failed_jobs(timer: func.TimerRequest) -> None:
 
     runtime = get_runtime()
     redrive(runtime.settings, runtime.store, runtime.queue)
+
+
+@app.function_name("replay_dead_letters")
+@app.timer_trigger(arg_name="timer", schedule=DEADLETTER_SCHEDULE, run_on_startup=False, use_monitor=True)
+def replay_dead_letters(timer: func.TimerRequest) -> None:
+    """Feed events Event Grid dead-lettered through ingress again, before their recording expires."""
+    from archiver.deadletter import replay
+    from archiver.runtime import get_runtime
+
+    runtime = get_runtime()
+    replay(runtime.settings, runtime.store, runtime.queue.put)
+
+
+@app.function_name("reconcile_with_acs")
+@app.timer_trigger(arg_name="timer", schedule=RECONCILE_SCHEDULE, run_on_startup=False, use_monitor=True)
+def reconcile_with_acs(timer: func.TimerRequest) -> None:
+    """Log ARCHIVER_MISSING for each recording ACS reports that the archive lacks."""
+    from archiver.reconcile import reconcile_if_configured
+    from archiver.runtime import get_runtime
+
+    runtime = get_runtime()
+    reconcile_if_configured(runtime.settings, runtime.store)
+
+
+@app.function_name("verify_archive_integrity")
+@app.timer_trigger(arg_name="timer", schedule=INTEGRITY_SCHEDULE, run_on_startup=False, use_monitor=True)
+def verify_archive_integrity(timer: func.TimerRequest) -> None:
+    """The shallow fixity check; logs ARCHIVER_INTEGRITY with its counts."""
+    from archiver.fixity import log_result, verify
+    from archiver.runtime import get_runtime
+
+    runtime = get_runtime()
+    log_result(verify(runtime.settings, runtime.store))

@@ -1,5 +1,6 @@
 """Operator commands: archive an event by hand, data-subject requests, legal holds, the audit
-trail, redrive.
+trail, redrive, dead-letter replay, the fixity check, reconciliation with ACS's own logs, and
+the archive's health (status, report).
 
 Only what a deployment needs; the developer commands (demo, emulator, bench) are
 ``python -m archiver.dev``, which is not deployed.
@@ -79,6 +80,59 @@ def _holds(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
 
 
+def _nothing_missed(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Dead-letter replay, the fixity check, reconciliation: what each timer does, by hand."""
+    deadletter = commands.add_parser("deadletter", help="events Event Grid could not deliver")
+    actions = deadletter.add_subparsers(dest="action", required=True)
+    replay = actions.add_parser(
+        "replay", help="feed every dead-lettered event through ingress again, then move it under replayed/"
+    )
+    replay.add_argument("--dry-run", action="store_true", help="say what would happen; change nothing")
+    replay.add_argument("--json", action="store_true", help="print the per-event outcomes as JSON")
+    _operator(replay)
+    replay.set_defaults(**_command("deadletter:replay_command"))
+    verify = commands.add_parser(
+        "verify", help="check that every archived chunk is present and unchanged (exit 1 names each problem)"
+    )
+    verify.add_argument("--since", help="only recordings filed on or after this date (ISO 8601)")
+    verify.add_argument("--deep", action="store_true", help="re-read and re-hash every blob (SHA-256)")
+    verify.add_argument("--json", action="store_true", help="print the counts and problems as JSON")
+    verify.set_defaults(**_command("verify:run"))
+    reconcile = commands.add_parser(
+        "reconcile", help="compare ACS's call recording summary logs with the archive"
+    )
+    reconcile.add_argument("--hours", type=float, default=24.0, help="how far back to look (default 24)")
+    reconcile.add_argument("--json", action="store_true", help="print every recording's status as JSON")
+    reconcile.set_defaults(**_command("reconcile:run"))
+
+
+def _positive_days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if not 1 <= days <= 366:
+        raise argparse.ArgumentTypeError("--days must be between 1 and 366")
+    return days
+
+
+def _health(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The archive's health at a glance: one screen for a terminal, a page of charts to share."""
+    status = commands.add_parser(
+        "status", help="queues, last 24 h and what needs a person on one screen (exit 1 if anything does)"
+    )
+    status.add_argument("--json", action="store_true", help="print the same figures as JSON")
+    status.set_defaults(**_command("status:run"))
+    report = commands.add_parser(
+        "report", help="write a self-contained HTML page of charts computed from the archive's records"
+    )
+    report.add_argument("--html", required=True, metavar="FILE", help="the HTML file to write")
+    report.add_argument(
+        "--days", type=_positive_days, default=14, help="how many UTC days, today included (default 14)"
+    )
+    report.set_defaults(**_command("report:run"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m archiver", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -98,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(**_command("audit_log:list_records"))
     redrive = commands.add_parser("redrive", help="re-queue poisoned jobs whose source still exists")
     redrive.set_defaults(**_command("redrive:run"))
+    _nothing_missed(commands)
+    _health(commands)
     return parser
 
 

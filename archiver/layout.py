@@ -1,15 +1,22 @@
 """Where things go in storage: deterministic, person-readable, and safe by construction.
 
 Every name is built only from values that ``events`` has already checked against a strict
-character set (call and document ids) or that we derive ourselves (dates, indexes, digests),
-so no event can steer a write outside its own recording's folder.
+character set (document ids), from identifiers passed through ``name_segment`` (call ids), or
+from values we derive ourselves (dates, indexes, digests), so no event can steer a write
+outside its own recording's folder.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import re
 
 from archiver.jobs import RecordingInfo, RecordingJob
+
+# What may stand as a blob-name segment verbatim: GUID-like ids, never ".", "..", "%", "\\".
+_SAFE_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+ENCODED_PREFIX = "_"  # a safe segment starts with a letter or digit, so the two never collide
 
 EXTENSIONS = {"mp4": "mp4", "mp3": "mp3", "wav": "wav"}
 CONTENT_TYPES = {"mp4": "video/mp4", "mp3": "audio/mpeg", "wav": "audio/wav"}
@@ -27,10 +34,24 @@ def content_type_for(extension: str) -> str:
     return CONTENT_TYPES.get(extension, "application/octet-stream")
 
 
+def name_segment(identifier: str) -> str:
+    """``identifier`` itself when it is safe as one blob-name segment, else a stable encoding.
+
+    Call ids only name folders, so an odd one (dots, ``%``, control or look-alike characters,
+    300 characters) must not cost a recording: it is archived under ``_`` + the base32 of its
+    SHA-256 (52 lowercase characters), the same on every redelivery, and the raw id is kept
+    inside the manifests and index entries.
+    """
+    if _SAFE_SEGMENT.fullmatch(identifier):
+        return identifier
+    digest = hashlib.sha256(identifier.encode("utf-8", errors="surrogatepass")).digest()
+    return ENCODED_PREFIX + base64.b32encode(digest).decode("ascii").rstrip("=").lower()
+
+
 def recording_folder(info: RecordingInfo) -> str:
     """``2026/11/20/{callId}/091403Z-{key}``: by day, then call, then recording start."""
     start = info.start_time
-    return f"{start:%Y/%m/%d}/{info.call_id}/{start:%H%M%S}Z-{info.recording_key}"
+    return f"{start:%Y/%m/%d}/{name_segment(info.call_id)}/{start:%H%M%S}Z-{info.recording_key}"
 
 
 def chunk_stem(job: RecordingJob) -> str:
@@ -63,4 +84,5 @@ def index_blob(participant_id: str, job: RecordingJob) -> str:
 
 
 def failure_blob(job: RecordingJob) -> str:
-    return f"{job.recording.event_time:%Y/%m/%d}/{job.recording.call_id}/{job.chunk.document_id}.json"
+    recording = job.recording
+    return f"{recording.event_time:%Y/%m/%d}/{name_segment(recording.call_id)}/{job.chunk.document_id}.json"

@@ -199,3 +199,46 @@ class AuditRecord(Record):
     objects: int = Field(ge=0)
     outcome: Literal["done", "partial", "refused", "dry_run", "failed"]
     detail: str = ""
+
+
+class DeadLetterDelivery(Record):
+    """What Event Grid added to an event it gave up on (both delivery schemas' fields)."""
+
+    dead_letter_reason: str | None = None
+    delivery_attempts: int | None = None
+    last_delivery_outcome: str | None = None
+    publish_time: str | None = None  # as Event Grid wrote it: kept, never reinterpreted
+    last_delivery_attempt_time: str | None = None
+
+
+ReplayOutcome = Literal["queued", "already_archived", "rejected", "expired"]
+
+
+class ReplayedChunk(Record):
+    index: int
+    document_id: str
+    outcome: Literal["queued", "already_archived", "expired"]
+    kept: str | None = None  # the ``failed-jobs`` record of an expired chunk
+
+
+class ReplayedEvent(Record):
+    """One event of a dead-letter blob, fed through ingress like a delivery, and what came of it."""
+
+    event_id: str | None = None
+    call_id: str | None = None
+    delivery: DeadLetterDelivery
+    outcome: ReplayOutcome
+    reason: str | None = None  # the rejection's reason, when rejected
+    kept: str | None = None  # the ``rejected-events`` record, when rejected
+    chunks: list[ReplayedChunk] = Field(default_factory=list)
+
+
+class DeadLetterReplayRecord(Record):
+    """A dead-letter blob replayed: written once, next to the blob moved under ``replayed/``."""
+
+    schema_: Literal[1] = Field(default=1, alias="schema")
+    kind: Literal["deadletter_replay"] = "deadletter_replay"
+    blob: str  # where Event Grid wrote it: {SUBSCRIPTION}/{yyyy}/{m}/{d}/{h}/{guid}.json
+    replayed_blob: str  # where the original bytes are kept now
+    replayed_at: datetime
+    events: list[ReplayedEvent]

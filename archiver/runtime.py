@@ -10,6 +10,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from archiver import health, metrics
 from archiver.jobqueue import JobQueue
 from archiver.pipeline import Archiver
 from archiver.settings import Settings, load_settings
@@ -32,7 +33,8 @@ class Runtime:
     def queue(self) -> JobQueue:
         """Built on first use: the CLI archives in-process and needs no queue settings."""
         if self._queue is None:
-            self._queue = JobQueue.from_settings(self.settings)
+            queue = self._queue = JobQueue.from_settings(self.settings)
+            metrics.watch_queue(lambda: health.queue_depth(queue))  # the queue-depth gauges
         return self._queue
 
     @property

@@ -35,7 +35,8 @@ def for_participant(store: ArchiveStore, participant_id: str) -> Scope:
 
 def for_call(store: ArchiveStore, call_id: str) -> Scope:
     """Every recording of ``call_id`` (a listing of the archive: holds and erasures are rare)."""
+    segment = layout.name_segment(call_id)  # the call's folder name, encoded if the id is odd
     folders = {
-        recording_folder_of(name) for name in store.archived_names("") if name.split("/")[3:4] == [call_id]
+        recording_folder_of(name) for name in store.archived_names("") if name.split("/")[3:4] == [segment]
     }
     return Scope(f"call:{call_id}", sorted(folders))

@@ -33,6 +33,8 @@ FAILURES_CONTAINER = "failed-jobs"
 STAGING_CONTAINER = "archive-staging"  # in-progress copies: never the archive container
 AUDIT_CONTAINER = "audit"  # append-only: every hold, clear, export, erase and replay
 HOLDS_CONTAINER = "legal-holds"  # which case holds which archived object
+DEADLETTER_CONTAINER = "eventgrid-deadletter"  # Event Grid writes undeliverable events here
+DEFAULT_LOG_ANALYTICS_ENDPOINT = "https://api.loganalytics.io"
 HOST_STORAGE = "AzureWebJobsStorage"
 
 CommaList = Annotated[tuple[str, ...], Field(default=())]
@@ -94,6 +96,14 @@ class Settings(BaseModel):
     source_timeout_seconds: float = Field(default=60.0, alias="SOURCE_TIMEOUT_SECONDS", gt=0)
     lease_seconds: int = Field(default=60, alias="ARCHIVE_LEASE_SECONDS", ge=15, le=60)
     local_source_url: str | None = Field(default=None, alias="LOCAL_SOURCE_URL")
+    # Reconciliation with ACS's own record of its recordings (ACSCallRecordingSummary).
+    log_analytics_workspace_id: str | None = Field(
+        default=None, alias="LOG_ANALYTICS_WORKSPACE_ID", pattern=r"^[0-9A-Fa-f-]{36}$"
+    )
+    log_analytics_endpoint: str = Field(
+        default=DEFAULT_LOG_ANALYTICS_ENDPOINT, alias="LOG_ANALYTICS_ENDPOINT"
+    )
+    reconcile_grace_minutes: float = Field(default=60.0, alias="RECONCILE_GRACE_MINUTES", ge=0, le=24 * 60)
     host_storage_connection_string: str | None = Field(default=None, alias=HOST_STORAGE, repr=False)
     host_storage_queue_service_uri: str | None = Field(default=None, alias=f"{HOST_STORAGE}__queueServiceUri")
     host_storage_account_name: str | None = Field(default=None, alias=f"{HOST_STORAGE}__accountName")
@@ -125,6 +135,16 @@ class Settings(BaseModel):
         if parts.scheme != "http" or not parts.hostname or not is_loopback_host(parts.hostname):
             raise ValueError("must be an http:// URL on a loopback address (development only)")
         return f"http://{parts.netloc}"
+
+    @field_validator("log_analytics_endpoint")
+    @classmethod
+    def _logs_endpoint(cls, url: str) -> str:
+        """https anywhere (sovereign clouds), or http on loopback only (the local query double)."""
+        parts = urlsplit(url)
+        local = parts.scheme == "http" and bool(parts.hostname) and is_loopback_host(parts.hostname or "")
+        if not (parts.scheme == "https" and parts.hostname) and not local:
+            raise ValueError("must be an https:// URL (or http:// on a loopback address, development only)")
+        return f"{parts.scheme}://{parts.netloc}"
 
     @model_validator(mode="after")
     def _check_acs(self) -> Settings:
@@ -173,6 +193,19 @@ class Settings(BaseModel):
             raise SettingsError(
                 "set ARCHIVE_STORAGE_CONNECTION_STRING or ARCHIVE_STORAGE_ACCOUNT_URL (identity)"
             )
+
+    @property
+    def log_analytics_is_local(self) -> bool:
+        """The Logs query endpoint is the loopback double: no Azure credential is ever sent."""
+        return self.log_analytics_endpoint.startswith("http://")
+
+    def require_log_analytics(self) -> str:
+        if not self.log_analytics_workspace_id:
+            raise SettingsError(
+                "set LOG_ANALYTICS_WORKSPACE_ID (the workspace's id, a GUID) to reconcile with ACS's "
+                "call recording summary logs"
+            )
+        return self.log_analytics_workspace_id
 
     def require_host_storage(self) -> None:
         if not (

@@ -154,6 +154,8 @@ class SourceClient:
             inner = _LocalRoutingTransport(inner, settings.local_source_url)
         timeout = httpx.Timeout(settings.source_timeout_seconds, connect=10.0)
         self._http = httpx.Client(transport=inner, timeout=timeout, follow_redirects=False)
+        # Told (position, total) as media bytes arrive, so that a command can show progress.
+        self.on_media: Callable[[int, int | None], None] | None = None
 
     def __enter__(self) -> SourceClient:
         return self
@@ -386,6 +388,8 @@ class MediaDownload:
                     if not piece:
                         continue
                 self.position += len(piece)
+                if self._client.on_media is not None:
+                    self._client.on_media(self.position, self.total)
                 yield piece
 
     def _check_complete(self) -> None:

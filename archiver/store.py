@@ -11,9 +11,10 @@ written once use ``overwrite=False`` (If-None-Match: *) and treat ``ResourceExis
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,12 +28,20 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient, ContentSettings
+from azure.storage.blob import (
+    BlobClient,
+    BlobLeaseClient,
+    BlobProperties,
+    BlobServiceClient,
+    ContainerClient,
+    ContentSettings,
+)
 
 from archiver.errors import ArchiveBusy, ArchiverError, ConfigurationError, StorageUnavailable
 from archiver.records import (
     AuditRecord,
     ChunkManifest,
+    DeadLetterReplayRecord,
     FailedJobRecord,
     HoldRecord,
     IndexEntry,
@@ -42,6 +51,7 @@ from archiver.records import (
 )
 from archiver.settings import (
     AUDIT_CONTAINER,
+    DEADLETTER_CONTAINER,
     FAILURES_CONTAINER,
     HOLDS_CONTAINER,
     INDEX_CONTAINER,
@@ -52,6 +62,7 @@ from archiver.settings import (
 from archiver.write_once import CopySource
 
 JSON = ContentSettings(content_type="application/json")
+REPLAYED_PREFIX = "replayed/"  # Event Grid names folders in upper case, so this never collides
 _POOL = 32  # HTTP connections per host: enough for COPY_CONCURRENCY x a few parallel jobs
 R = TypeVar("R", bound=Record)
 
@@ -128,7 +139,12 @@ class ArchiveStore:
         self.staging: ContainerClient = service.get_container_client(STAGING_CONTAINER)
         self.audit: ContainerClient = service.get_container_client(AUDIT_CONTAINER)
         self.holds: ContainerClient = service.get_container_client(HOLDS_CONTAINER)
+        # Event Grid's, in the same account (infra creates it; the app never does).
+        self.deadletters: ContainerClient = service.get_container_client(DEADLETTER_CONTAINER)
         self._ensured = False
+        # Told the size of every piece of archived media read back (export, deep fixity check), so
+        # that a command can show progress; called from any thread, so it must be thread-safe.
+        self.on_read: Callable[[int], None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ArchiveStore:
@@ -235,7 +251,12 @@ class ArchiveStore:
         return bytes(self.archive.download_blob(name).readall())
 
     def download_archived(self, name: str, handle: IO[bytes]) -> None:
-        self.archive.download_blob(name).readinto(handle)
+        if self.on_read is None:
+            self.archive.download_blob(name).readinto(handle)
+            return
+        for piece in self.archive.download_blob(name).chunks():
+            handle.write(piece)
+            self.on_read(len(piece))
 
     def archived_names(self, prefix: str) -> list[str]:
         return list(self._names(self.archive, prefix))
@@ -372,6 +393,184 @@ class ArchiveStore:
             names = [n for n in names if n[:10] >= f"{since:%Y/%m/%d}"]
         found = [self._read(self.audit, name, AuditRecord) for name in names]
         return [r for r in found if r is not None and (since is None or r.at >= since)]
+
+    # Fixity and completeness: what a listing shows, and re-hashing -----------------------------
+
+    def archived_blobs(self, prefix: str) -> Iterator[StoredBlob]:
+        """Every archive blob under ``prefix`` with the properties a listing already carries
+        (size, Content-MD5, tier), so the shallow check needs no request per blob. An archive
+        container nothing was ever written to holds nothing (locally it is created on first use)."""
+        try:
+            for blob in self.archive.list_blobs(name_starts_with=prefix or None):
+                yield StoredBlob.from_properties(blob)
+        except ResourceNotFoundError:
+            return
+
+    def archived_sha256(self, name: str) -> str:
+        """Re-read an archived blob and hash it, streaming (memory stays a few MiB)."""
+        digest = hashlib.sha256()
+        for piece in self.archive.download_blob(name).chunks():
+            digest.update(piece)
+            if self.on_read is not None:
+                self.on_read(len(piece))
+        return digest.hexdigest()
+
+    def all_index_entry_names(self) -> list[str]:
+        return self._existing_names(self.index, "")
+
+    def rejected_event_names(self, prefix: str = "") -> list[str]:
+        return self._existing_names(self.rejected, prefix)
+
+    def rejected_events(self, prefix: str) -> list[tuple[str, RejectedEventRecord]]:
+        found = [(n, self.rejected_event(n)) for n in self._existing_names(self.rejected, prefix)]
+        return [(name, record) for name, record in found if record is not None]
+
+    def failed_job_names(self, prefix: str = "") -> list[str]:
+        return self._existing_names(self.failures, prefix)
+
+    def failed_jobs(self, prefix: str) -> list[tuple[str, FailedJobRecord]]:
+        found = [(n, self.failed_job(n)) for n in self._existing_names(self.failures, prefix)]
+        return [(name, record) for name, record in found if record is not None]
+
+    def _existing_names(self, container: ContainerClient, prefix: str) -> list[str]:
+        """Names under ``prefix``; a container nobody has written to yet holds none."""
+        try:
+            return list(self._names(container, prefix))
+        except ResourceNotFoundError:
+            return []
+
+    # Dead-lettered events: Event Grid writes them, replay claims, records and retires them -----
+
+    def pending_dead_letters(self) -> list[str]:
+        """Dead-letter blobs not yet replayed, oldest first (``replayed/`` is never listed)."""
+        found: list[BlobProperties] = []
+        try:
+            for item in self.deadletters.walk_blobs(delimiter="/"):
+                if isinstance(item, BlobProperties):
+                    found.append(item)
+                elif item.name != REPLAYED_PREFIX:
+                    found.extend(self.deadletters.list_blobs(name_starts_with=item.name))
+        except ResourceNotFoundError:
+            return []
+        found.sort(key=lambda b: (b.last_modified or now_utc(), b.name))
+        return [b.name for b in found]
+
+    def read_dead_letter(self, name: str) -> bytes | None:
+        """The blob's bytes without claiming it (dry runs); None once another run retired it."""
+        try:
+            return bytes(self.deadletters.download_blob(name).readall())
+        except ResourceNotFoundError:
+            return None
+
+    def claim_dead_letter(self, name: str, *, seconds: int = 60) -> DeadLetterClaim | None:
+        """Lease one dead-letter blob and read it; None if another run holds it or retired it.
+
+        The lease is what makes concurrent replays safe: only its holder may retire the blob.
+        """
+        blob = self.deadletters.get_blob_client(name)
+        try:
+            lease = blob.acquire_lease(lease_duration=seconds)
+        except ResourceNotFoundError:
+            return None
+        except HttpResponseError as exc:
+            if exc.status_code == 409:  # LeaseAlreadyPresent: another replay is on it
+                return None
+            raise
+        try:
+            body = bytes(blob.download_blob(lease=lease).readall())
+        except ResourceNotFoundError:
+            return None
+        return DeadLetterClaim(name, body, lease)
+
+    def renew_dead_letter(self, claim: DeadLetterClaim) -> None:
+        """Keep the claim while a large blob's events are replayed."""
+        claim.lease.renew()
+
+    def release_dead_letter(self, claim: DeadLetterClaim) -> None:
+        with suppress(ResourceNotFoundError, HttpResponseError):
+            claim.lease.release()
+
+    def replay_record(self, name: str) -> DeadLetterReplayRecord | None:
+        return self._read(self.deadletters, replay_record_name(name), DeadLetterReplayRecord)
+
+    def create_replay_record(self, record: DeadLetterReplayRecord) -> bool:
+        """Write a replay's outcome once; False if an earlier (interrupted) run wrote it."""
+        return self._create_once(self.deadletters, replay_record_name(record.blob), record.to_json_bytes())
+
+    def replay_records(self, since: datetime | None = None) -> list[DeadLetterReplayRecord]:
+        """The outcome records of replayed dead-letter blobs written since ``since`` (all without
+        it): what health reports read to chart dead-lettered events over time."""
+        try:
+            listed = list(self.deadletters.list_blobs(name_starts_with=REPLAYED_PREFIX))
+        except ResourceNotFoundError:
+            return []
+        names = [
+            blob.name
+            for blob in listed
+            if blob.name.endswith(".outcome.json")
+            and (since is None or blob.last_modified is None or blob.last_modified >= since)
+        ]
+        found = [self._read(self.deadletters, name, DeadLetterReplayRecord) for name in names]
+        return [record for record in found if record is not None]
+
+    def retire_dead_letter(self, claim: DeadLetterClaim) -> str:
+        """Move the claimed blob under ``replayed/``: copy (once), then delete the original."""
+        target = replayed_name(claim.name)
+        with suppress(ResourceExistsError):
+            self.deadletters.upload_blob(
+                target,
+                claim.body,
+                overwrite=False,
+                content_settings=md5_settings(claim.body, "application/json"),
+            )
+        with suppress(ResourceNotFoundError):
+            self.deadletters.delete_blob(claim.name, lease=claim.lease)
+        return target
+
+
+def replayed_name(name: str) -> str:
+    return f"{REPLAYED_PREFIX}{name}"
+
+
+def replay_record_name(name: str) -> str:
+    return f"{REPLAYED_PREFIX}{name.removesuffix('.json')}.outcome.json"
+
+
+@dataclass(frozen=True)
+class DeadLetterClaim:
+    """A dead-letter blob this process holds the lease on, and its bytes."""
+
+    name: str
+    body: bytes
+    lease: BlobLeaseClient
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """One listed archive blob: what the shallow fixity check compares with its manifest."""
+
+    name: str
+    size: int
+    content_md5: str | None  # base64, as in the manifest
+    tier: str | None  # "Hot", "Cool", "Cold", "Archive" (None where the service does not say)
+    last_modified: datetime | None
+
+    @property
+    def archived_tier(self) -> bool:
+        """In the Archive tier: offline until rehydrated, so it cannot be re-read."""
+        return (self.tier or "").lower() == "archive"
+
+    @classmethod
+    def from_properties(cls, blob: BlobProperties) -> StoredBlob:
+        md5 = blob.content_settings.content_md5 if blob.content_settings else None
+        tier = blob.blob_tier
+        return cls(
+            name=blob.name,
+            size=int(blob.size or 0),
+            content_md5=base64.b64encode(bytes(md5)).decode() if md5 else None,
+            tier=str(getattr(tier, "value", tier)) if tier else None,
+            last_modified=blob.last_modified,
+        )
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -113,6 +114,17 @@ def report_margin(settings: Settings, job: RecordingJob) -> None:
         )
 
 
+def timings(result: ChunkResult, elapsed: float) -> dict[str, float]:
+    """How long this attempt took, and (from the manifest) event-to-commit time and the margin
+    left before the source's deadline at the commit: the figures the metrics and reports chart."""
+    manifest = result.manifest
+    return {
+        "duration_s": round(elapsed, 3),
+        "latency_s": (manifest.archived_at - manifest.event_time).total_seconds(),
+        "margin_s": (manifest.source_deadline - manifest.archived_at).total_seconds(),
+    }
+
+
 def process_message(
     body: str | bytes, settings: Settings, store: ArchiveStore, queue: JobQueue, archiver: Archiver
 ) -> Outcome:
@@ -126,6 +138,7 @@ def process_message(
             log, logging.ERROR, logs.FAILED, "queue message is not a job", reason="invalid_job", kept=kept
         )
         return Outcome(JobStatus.FAILED, None, "invalid_job")
+    started = time.monotonic()
     try:
         result = archiver.archive(job)
     except PermanentError as exc:
@@ -143,5 +156,6 @@ def process_message(
         sha256=result.manifest.media.sha256,
         source_bytes=result.source_bytes,
         recording_complete=result.recording_manifest is not None,
+        **timings(result, time.monotonic() - started),
     )
     return Outcome(JobStatus(result.outcome.value), job, None, result)

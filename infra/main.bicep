@@ -286,6 +286,7 @@ module acsAccess 'modules/acs-access.bicep' = {
     acsName: acsResourceName
     appPrincipalId: useKeyAuth ? '' : identity.outputs.principalId
     acsRoleName: acsRoleName
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
   }
 }
 
@@ -384,6 +385,7 @@ module functionApp 'modules/function-app.bicep' = {
     sourceRetentionHours: sourceRetentionHours
     atRiskMarginMinutes: atRiskMarginMinutes
     deleteSourceAfterArchive: deleteSourceAfterArchive
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsCustomerId
     acsEndpoint: acsAccess.outputs.endpoint
     acsConnectionStringSecretUri: useKeyAuth ? keyVaultAccess!.outputs.secretUri : ''
     virtualNetworkSubnetId: networkIsolation ? network!.outputs.appSubnetId : ''
@@ -405,6 +407,7 @@ module appRbac 'modules/app-rbac.bicep' = {
     hostStorageName: hostStorage.outputs.name
     archiveStorageName: archiveStorage.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
+    logAnalyticsName: monitoring.outputs.logAnalyticsName
   }
 }
 
@@ -439,6 +442,18 @@ module alerts 'modules/alerts.bicep' = {
     logAnalyticsId: monitoring.outputs.logAnalyticsId
     systemTopicId: systemTopic.outputs.id
     actionGroupId: monitoring.outputs.actionGroupId
+  }
+}
+
+// The operators' dashboard on Application Insights (README.md#the-workbook).
+module workbook 'modules/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    systemTopicId: systemTopic.outputs.id
   }
 }
 
@@ -483,3 +498,4 @@ output SOURCE_RETENTION_HOURS int = sourceRetentionHours
 output ACS_RESOURCE_ID string = acsAccess.outputs.id
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output LOG_ANALYTICS_WORKSPACE_NAME string = monitoring.outputs.logAnalyticsName
+output AZURE_WORKBOOK_ID string = workbook.outputs.id

@@ -7,13 +7,35 @@ import json
 from pathlib import Path
 from typing import Any
 
-from archiver import audit
+from archiver import audit, progress
 from archiver.errors import PermanentError, TransientError
 from archiver.ingress import ingest
 from archiver.jobs import RecordingJob
 from archiver.pipeline import summary_line
-from archiver.runtime import get_runtime
+from archiver.runtime import Runtime, get_runtime
 from archiver.worker import give_up
+
+
+def _archive_job(runtime: Runtime, job: RecordingJob, summary: dict[str, Any]) -> int:
+    """Archive one chunk, with a progress bar of its media on a terminal; 0, 1 or 2 as ``run``."""
+    label = f"chunk {job.chunk.index} of call {job.recording.call_id[:16]}"
+    with progress.bar(label, total=None, enabled=progress.wanted()) as bar:
+        runtime.source.on_media = bar.update
+        try:
+            result = runtime.archiver.archive(job)
+        except PermanentError as exc:
+            give_up(runtime.store, job, exc, exc.reason)
+            summary["failed"].append({**job.log_fields(), "reason": exc.reason, "message": str(exc)})
+            return 1
+        except TransientError as exc:
+            summary["failed"].append(
+                {**job.log_fields(), "reason": exc.reason, "message": str(exc), "retry": True}
+            )
+            return 2
+        finally:
+            runtime.source.on_media = None
+    summary["chunks"].append(summary_line(result, runtime.store.archive_container))
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,19 +45,8 @@ def run(args: argparse.Namespace) -> int:
     result = ingest(payload, runtime.settings, runtime.store, jobs.append)
     summary: dict[str, Any] = {"rejected": result.rejected, "chunks": [], "failed": []}
     code = 1 if result.rejected else 0
-    container = runtime.store.archive_container
     for job in jobs:
-        try:
-            summary["chunks"].append(summary_line(runtime.archiver.archive(job), container))
-        except PermanentError as exc:
-            give_up(runtime.store, job, exc, exc.reason)
-            summary["failed"].append({**job.log_fields(), "reason": exc.reason, "message": str(exc)})
-            code = max(code, 1)
-        except TransientError as exc:
-            summary["failed"].append(
-                {**job.log_fields(), "reason": exc.reason, "message": str(exc), "retry": True}
-            )
-            code = 2
+        code = max(code, _archive_job(runtime, job, summary))
     calls = sorted({job.recording.call_id for job in jobs})
     audit.record(
         runtime.store,

@@ -9,11 +9,12 @@ import argparse
 import json
 from pathlib import Path
 
-from archiver import audit, layout, participants
+from archiver import audit, layout, participants, progress
 from archiver.commands.tables import format_table
 from archiver.participants import RecordingErasure
 from archiver.records import IndexEntry
 from archiver.runtime import get_runtime
+from archiver.store import ArchiveStore
 
 
 def format_index_table(entries: list[IndexEntry]) -> str:
@@ -37,9 +38,19 @@ def find(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_with_progress(store: ArchiveStore, participant_id: str, destination: Path) -> list[Path]:
+    """Every file of the export; on a terminal, a bar of the bytes read (its total is the media's
+    size from the index entries: the small metadata files are not in it)."""
+    if not progress.wanted():
+        return list(participants.export(store, participant_id, destination))
+    total = sum(entry.media.size for entry in participants.find(store, participant_id))
+    with progress.reading(store, "export", total=total, enabled=True):
+        return list(participants.export(store, participant_id, destination))
+
+
 def export(args: argparse.Namespace) -> int:
     store = get_runtime().store
-    written = list(participants.export(store, args.participant_id, Path(args.to)))
+    written = _export_with_progress(store, args.participant_id, Path(args.to))
     audit.record(
         store,
         operator=audit.operator_name(args.operator),

@@ -14,6 +14,9 @@ param appPrincipalId string = ''
 ])
 param acsRoleName string = 'Communication and Email Service Owner'
 
+@description('Log Analytics workspace (resource id) that receives ACS call recording summary logs; empty: none.')
+param logAnalyticsWorkspaceId string = ''
+
 // ACS publishes no data-plane role for Call Automation or recording downloads: an Entra ID
 // caller is authorised through the Microsoft.Communication/CommunicationServices actions it
 // holds on the resource, and Microsoft's Entra ID quickstart for ACS grants Contributor.
@@ -39,6 +42,23 @@ resource appAcsRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', acsRoleId)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
+  }
+}
+
+// ACS's own record of every recording it made (table ACSCallRecordingSummary): the archiver's
+// hourly reconciliation compares it with the archive, so a recording whose event never
+// arrived (subscription broken, filter wrong) is found while ACS still holds it.
+resource recordingSummaryLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (!empty(logAnalyticsWorkspaceId)) {
+  name: 'archiver-call-recording-summary'
+  scope: acs
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'CallRecordingSummary'
+        enabled: true
+      }
+    ]
   }
 }
 

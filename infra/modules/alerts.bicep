@@ -23,6 +23,7 @@ var logAlerts = [
   {
     key: 'rejected'
     marker: 'ARCHIVER_REJECTED'
+    also: ''
     severity: 1
     title: 'Recording event rejected'
     text: 'The archiver rejected a recording event (kept in the rejected-events container with the reason).'
@@ -30,6 +31,7 @@ var logAlerts = [
   {
     key: 'failed'
     marker: 'ARCHIVER_FAILED'
+    also: ''
     severity: 1
     title: 'Recording archive failed'
     text: 'A recording job failed permanently (kept in the failed-jobs container); the recording may be lost.'
@@ -37,13 +39,31 @@ var logAlerts = [
   {
     key: 'at-risk'
     marker: 'ARCHIVER_AT_RISK'
+    also: ''
     severity: 2
     title: 'Recording at risk of missing its deadline'
     text: 'A recording job is close to the end of the ACS retention window and is not archived yet.'
   }
   {
+    key: 'missing'
+    marker: 'ARCHIVER_MISSING'
+    also: ''
+    severity: 1
+    title: 'Recording ACS made is not archived'
+    text: 'Reconciliation with ACS call recording summary logs found a recording the archive lacks (its event never arrived, or was rejected or failed); archive it while ACS still holds it.'
+  }
+  {
+    key: 'integrity'
+    marker: 'ARCHIVER_INTEGRITY'
+    also: ' and Message has "intact=false"'
+    severity: 1
+    title: 'Archive integrity check found problems'
+    text: 'The fixity check found a missing, changed or incomplete archived object; run python -m archiver verify --deep for the list.'
+  }
+  {
     key: 'config'
     marker: 'ARCHIVER_CONFIG'
+    also: ''
     severity: 1
     title: 'Archiver configuration or permission error'
     text: 'The archiver was refused by ACS or storage (credentials, role assignments or settings); jobs wait and retry until it is fixed or the window closes.'
@@ -68,7 +88,7 @@ resource logAlertRules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [fo
     criteria: {
       allOf: [
         {
-          query: 'AppTraces | where Message has "${alert.marker}"'
+          query: 'AppTraces | where Message has "${alert.marker}"${alert.also}'
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0

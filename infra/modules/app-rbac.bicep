@@ -6,12 +6,14 @@ param principalId string
 param hostStorageName string
 param archiveStorageName string
 param applicationInsightsName string
+param logAnalyticsName string
 
 // Built-in role definition ids.
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
+var logAnalyticsReader = '73c42c96-874c-492b-b04d-ab87d138a893'
 
 resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: hostStorageName
@@ -23,6 +25,10 @@ resource archiveStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing 
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
+}
+
+resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
+  name: logAnalyticsName
 }
 
 // Host storage, blob: identity-based AzureWebJobsStorage needs Blob Data Owner (host locks,
@@ -69,6 +75,18 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   scope: applicationInsights
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisher)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Log Analytics workspace: the hourly reconciliation reads ACS's ACSCallRecordingSummary
+// table (query only; Reader cannot change the workspace or its data).
+resource workspaceReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(logAnalytics.id, principalId, logAnalyticsReader)
+  scope: logAnalytics
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', logAnalyticsReader)
     principalId: principalId
     principalType: 'ServicePrincipal'
   }

@@ -46,6 +46,9 @@ param sourceRetentionHours int
 param atRiskMarginMinutes int
 param deleteSourceAfterArchive bool
 
+@description('Log Analytics workspace id (customerId) the reconciliation queries for ACSCallRecordingSummary.')
+param logAnalyticsWorkspaceId string
+
 @description('ACS endpoint (https://<name>.<region>.communication.azure.com), used in identity mode.')
 param acsEndpoint string
 
@@ -212,6 +215,10 @@ var archiverSettings = [
   {
     name: 'DELETE_SOURCE_AFTER_ARCHIVE'
     value: deleteSourceAfterArchive ? 'true' : 'false'
+  }
+  {
+    name: 'LOG_ANALYTICS_WORKSPACE_ID'
+    value: logAnalyticsWorkspaceId
   }
 ]
 

@@ -63,6 +63,7 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(a
 
 output logAnalyticsId string = logAnalytics.id
 output logAnalyticsName string = logAnalytics.name
+output logAnalyticsCustomerId string = logAnalytics.properties.customerId
 output applicationInsightsId string = applicationInsights.id
 output applicationInsightsName string = applicationInsights.name
 output applicationInsightsConnectionString string = applicationInsights.properties.ConnectionString

@@ -46,6 +46,7 @@ EXPECTED_FILES = {
     ENDPOINT,
     ACCOUNT_PRIVATE,
     ACCOUNT_PUBLIC,
+    "modules/workbook.bicep",
 }
 
 

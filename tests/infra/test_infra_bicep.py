@@ -241,8 +241,8 @@ def test_modules_receive_exactly_their_parameters(t: dict[str, dict[str, Any]]) 
             assert module["type"] == "local", "only local modules: checkov cannot see registry modules"
             _module_params(t, caller, module)
             count += 1
-    # main.bicep 17 (5 of them private network mode only), archive and host storage 2 each.
-    assert count == 21
+    # main.bicep 18 (5 of them private network mode only), archive and host storage 2 each.
+    assert count == 22
 
 
 def _chain(value: Any) -> list[Any]:
@@ -662,6 +662,12 @@ def test_role_assignments_grant_only_what_the_code_needs(t: dict[str, dict[str, 
         ("modules/app-rbac.bicep", storage, json.dumps(STORAGE_BLOB_DATA_CONTRIBUTOR)),
         # App identity publishes telemetry to App Insights with local auth disabled.
         ("modules/app-rbac.bicep", "Microsoft.Insights/components", json.dumps(MONITORING_METRICS_PUBLISHER)),
+        # App identity queries ACS's call recording summary logs (hourly reconciliation).
+        (
+            "modules/app-rbac.bicep",
+            "Microsoft.OperationalInsights/workspaces",
+            json.dumps("73c42c96-874c-492b-b04d-ab87d138a893"),  # Log Analytics Reader
+        ),
         # App identity downloads recordings from ACS (identity mode).
         ("modules/acs-access.bicep", "Microsoft.Communication/communicationServices", acs_roles),
         # App identity reads the one ACS connection-string secret (key mode).
@@ -705,7 +711,11 @@ def test_role_assignment_scopes_are_the_right_resources(t: dict[str, dict[str, A
         "hostStorageName",
         "archiveStorageName",
         "applicationInsightsName",
+        "logAnalyticsName",
     }
+    assert target(
+        "modules/app-rbac.bicep", by_role[("modules/app-rbac.bicep", "logAnalyticsReader")]["scope"]
+    ) == ("logAnalyticsName")
 
     dead = by_role[("modules/deadletter-rbac.bicep", "storageBlobDataContributor")]
     assert dead["principal"] == "topicPrincipalId"
@@ -876,14 +886,17 @@ def test_application_insights_is_workspace_based_without_local_auth(t: dict[str,
 def test_alerts_cover_rejected_failed_at_risk_and_dead_lettered(t: dict[str, dict[str, Any]]) -> None:
     doc = t["modules/alerts.bicep"]
     markers = {alert["marker"] for alert in var(doc, "logAlerts")}
-    assert {logs.REJECTED, logs.FAILED, logs.AT_RISK} <= markers
+    assert {logs.REJECTED, logs.FAILED, logs.AT_RISK, logs.MISSING, logs.INTEGRITY} <= markers
     assert markers <= {value for name, value in vars(logs).items() if name.isupper()}, "unknown marker"
 
     _, rules = the(doc, "Microsoft.Insights/scheduledQueryRules")
     assert rules["config"]["loop_type"]["detail"] == {"item_name": "alert", "array_name": "logAlerts"}
     props = body(rules)["properties"]
     [criterion] = props["criteria"]["allOf"]
-    assert criterion["query"] == 'AppTraces | where Message has "${alert.marker}"'
+    assert criterion["query"] == 'AppTraces | where Message has "${alert.marker}"${alert.also}'
+    also = {alert["marker"]: alert["also"] for alert in var(doc, "logAlerts")}
+    assert also.pop(logs.INTEGRITY) == ' and Message has "intact=false"'  # a clean check is no alert
+    assert set(also.values()) == {""}
     assert (criterion["operator"], criterion["threshold"]) == ("GreaterThan", 0)
     assert props["scopes"] == ["logAnalyticsId"]
 

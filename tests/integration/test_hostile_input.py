@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from archiver import layout
 from archiver.dev.emulator.client import EmulatorAdmin
 from archiver.ingress import ingest
 from archiver.runtime import Runtime, get_runtime, reset_runtime
@@ -92,17 +93,6 @@ EVENT_CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("subject of another kind", _set(("subject",), "/calling/call/abc"), "invalid_subject"),
     ("subject with extra segments", _set(("subject",), f"/recording/call/{GOOD_CALL}/x/y/z"), "invalid_subject"),
     ("callId with ../", _subject_call("../../etc"), "invalid_subject"),
-    ("callId with %2e%2e", _subject_call("%2e%2e"), "unsafe_identifier"),
-    ("callId with dot segment", _subject_call(".."), "unsafe_identifier"),
-    ("callId with newline", _subject_call("abc\ndef"), "unsafe_identifier"),
-    ("callId with NUL", _subject_call("abc\x00def"), "unsafe_identifier"),
-    ("callId with fullwidth letters", _subject_call("ａｂｃ"), "unsafe_identifier"),
-    ("callId with RTL override", _subject_call("abc\u202edef"), "unsafe_identifier"),
-    ("callId too long", _subject_call("a" * 300), "unsafe_identifier"),
-    ("callId with backslash", _subject_call("a\\b"), "unsafe_identifier"),
-    ("serverCallId with dots", _set(("subject",), f"/recording/call/{GOOD_CALL}/serverCallId/a..b"), "invalid_subject"),
-    ("recordingId in data with slash", lambda e: (_subject_call(GOOD_CALL)(e), _set(("data", "recordingId"), "../x")(e)),
-     "invalid_data"),
     ("no data", _set(("data",), _DELETE), "invalid_data"),
     ("data is a string", _set(("data",), "recording"), "invalid_data"),
     ("missing recordingStorageInfo", _set(("data", "recordingStorageInfo"), _DELETE), "missing_chunks"),
@@ -152,6 +142,23 @@ EVENT_CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("negative duration", _set(("data", "recordingDurationMs"), -5), "invalid_data"),
     ("start time not a time", _set(("data", "recordingStartTime"), "yesterday"), "invalid_data"),
     ("event time not a time", _set(("eventTime",), "soon"), "invalid_envelope"),
+]  # fmt: skip
+
+# Identifiers that only name things never cost a recording (issue 10, point 5): the event is
+# accepted, and an unsafe call id becomes a stable encoded folder name. (case id, mutation,
+# the call id the job must carry)
+NAMING_CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
+    ("callId with %2e%2e", _subject_call("%2e%2e"), "%2e%2e"),
+    ("callId with dot segment", _subject_call(".."), ".."),
+    ("callId with newline", _subject_call("abc\ndef"), "abc\ndef"),
+    ("callId with NUL", _subject_call("abc\x00def"), "abc\x00def"),
+    ("callId with fullwidth letters", _subject_call("ａｂｃ"), "ａｂｃ"),
+    ("callId with RTL override", _subject_call("abc\u202edef"), "abc\u202edef"),
+    ("callId too long", _subject_call("a" * 300), "a" * 300),
+    ("callId with backslash", _subject_call("a\\b"), "a\\b"),
+    ("serverCallId with dots", _set(("subject",), f"/recording/call/{GOOD_CALL}/serverCallId/a..b"), GOOD_CALL),
+    ("recordingId in data with slash", lambda e: (_subject_call(GOOD_CALL)(e), _set(("data", "recordingId"), "../x")(e)),
+     GOOD_CALL),
 ]  # fmt: skip
 
 RAW_CASES: list[tuple[str, bytes, str]] = [
@@ -207,6 +214,31 @@ def test_bad_event_is_kept_with_its_reason_and_nothing_is_fetched(
     assert kept["reason"] == reason and kept["message"]
     assert kept["payload"] == payload.decode()
     assert_nothing_happened(strict_runtime, admin)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "call_id"), [(m, c) for _, m, c in NAMING_CASES], ids=[c for c, _, _ in NAMING_CASES]
+)
+def test_identifier_unsafe_in_a_blob_name_is_encoded_not_rejected(
+    strict_runtime: Runtime, admin: EmulatorAdmin, mutate: Callable[[dict[str, Any]], None], call_id: str
+) -> None:
+    event = copy.deepcopy(BASE)
+    mutate(event)
+    payload = json.dumps([event]).encode()
+    queued: list[Any] = []
+    result = ingest(payload, strict_runtime.settings, strict_runtime.store, queued.append)
+    assert not result.rejected
+    [job] = queued
+    assert job.recording.call_id == call_id  # the raw id is kept for the manifests
+    folder = layout.recording_folder(job.recording)
+    segment = folder.split("/")[3]
+    assert segment == layout.name_segment(call_id)  # stable: the same on every redelivery
+    assert segment == call_id or (segment.startswith("_") and segment[1:].isalnum() and len(segment) == 53)
+    assert segment.isascii() and segment not in (".", "..")
+    for name in (layout.media_blob(job, "mp4"), layout.chunk_manifest_blob(job), layout.failure_blob(job)):
+        assert all(part and part not in (".", "..") and part.isprintable() for part in name.split("/"))
+        assert segment in name.split("/")
+    assert admin.stats()["requestCount"] == 0  # ingress never fetches
 
 
 @pytest.mark.parametrize(
@@ -285,4 +317,4 @@ def test_bad_metadata_stops_before_the_media_and_keeps_the_job(
 
 
 def test_corpus_size() -> None:
-    assert len(EVENT_CASES) + len(RAW_CASES) + len(METADATA_CASES) >= 60
+    assert len(EVENT_CASES) + len(NAMING_CASES) + len(RAW_CASES) + len(METADATA_CASES) >= 60

@@ -111,7 +111,7 @@ def test_every_deployed_module_imports_from_the_package_alone(package: Path) -> 
         check=False,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "3"
+    assert out.stdout.strip() == "6"
 
 
 def test_operator_cli_on_a_deployment_shows_only_operator_commands(package: Path) -> None:
