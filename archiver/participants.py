@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from azure.core.exceptions import HttpResponseError
@@ -67,7 +68,26 @@ class RecordingErasure:
         return not self.blocked
 
 
-def _blockers(store: ArchiveStore, blob: str, container_retained: bool) -> list[str]:
+@dataclass(frozen=True)
+class ContainerRetention:
+    """The archive container's time-based policy: whether there is one, and its length if known."""
+
+    active: bool
+    days: int | None = None
+
+
+def _container_blocker(blob: str, retention: ContainerRetention, created: datetime | None) -> list[str]:
+    if not retention.active:
+        return []
+    if retention.days is None or created is None:
+        return [f"{blob}: the archive container's time-based retention policy protects it"]
+    until = created + timedelta(days=retention.days)
+    if until <= now_utc():
+        return []  # expired: Azure allows the delete (never an overwrite)
+    return [f"{blob}: retained until {until.isoformat()} (container policy, {retention.days} days)"]
+
+
+def _blockers(store: ArchiveStore, blob: str, retention: ContainerRetention) -> list[str]:
     """Why ``blob`` cannot be deleted now: cases holding it, retention still running."""
     reasons = [f"{blob}: held for case {record.case}" for record in store.holds_on(blob)]
     protection = store.protection(blob)
@@ -75,22 +95,22 @@ def _blockers(store: ArchiveStore, blob: str, container_retained: bool) -> list[
         reasons.append(f"{blob}: under a legal hold placed outside this tool")
     if protection.retained_until is not None and protection.retained_until > now_utc():
         reasons.append(f"{blob}: retained until {protection.retained_until.isoformat()}")
-    if container_retained:
-        reasons.append(f"{blob}: the archive container's time-based retention policy protects it")
-    return reasons
+    return reasons + _container_blocker(blob, retention, protection.created)
 
 
-def plan_erasure(store: ArchiveStore, participant_id: str) -> list[RecordingErasure]:
+def plan_erasure(
+    store: ArchiveStore, participant_id: str, *, retention_days: int | None = None
+) -> list[RecordingErasure]:
     """What erasing a person would delete, recording by recording, and what stands in the way."""
     scope = scopes.for_participant(store, participant_id)
-    container_retained = store.container_retention()
+    retention = ContainerRetention(store.container_retention(), retention_days)
     plans = []
     for folder in scope.folders:
         plan = RecordingErasure(folder, archived=store.archived_names(folder + "/"))
         for name in plan.archived:
             if name.endswith(".metadata.json"):
                 plan.index.extend(_index_names_for_chunk(store, name))
-            plan.blocked.extend(_blockers(store, name, container_retained))
+            plan.blocked.extend(_blockers(store, name, retention))
         plans.append(plan)
     digest = layout.participant_digest(participant_id)
     leftovers = [n for n in store.index_entry_names(digest) if not any(n in p.index for p in plans)]
@@ -99,7 +119,9 @@ def plan_erasure(store: ArchiveStore, participant_id: str) -> list[RecordingEras
     return plans
 
 
-def erase(store: ArchiveStore, participant_id: str, *, dry_run: bool = True) -> list[RecordingErasure]:
+def erase(
+    store: ArchiveStore, participant_id: str, *, dry_run: bool = True, retention_days: int | None = None
+) -> list[RecordingErasure]:
     """Delete every recording the person is in, whole, with all index entries pointing at them.
 
     A person's voice cannot be cut out of a mixed recording, so erasure works per recording:
@@ -108,7 +130,7 @@ def erase(store: ArchiveStore, participant_id: str, *, dry_run: bool = True) -> 
     reported with why. With blob soft delete or versioning on, deleted data stays recoverable
     for that retention period; purge it there if the request requires it.
     """
-    plans = plan_erasure(store, participant_id)
+    plans = plan_erasure(store, participant_id, retention_days=retention_days)
     if not dry_run:
         for plan in plans:
             if plan.erasable:

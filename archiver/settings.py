@@ -90,6 +90,9 @@ class Settings(BaseModel):
     source_retention_hours: float = Field(default=24.0, alias="SOURCE_RETENTION_HOURS", gt=0, le=24 * 30)
     at_risk_margin_minutes: float = Field(default=120.0, alias="AT_RISK_MARGIN_MINUTES", ge=0)
     delete_source_after_archive: bool = Field(default=False, alias="DELETE_SOURCE_AFTER_ARCHIVE")
+    # The archive container's time-based retention, when it has one: the data plane does not
+    # say how long, and an erasure must tell until when a recording is retained.
+    archive_retention_days: int | None = Field(default=None, alias="ARCHIVE_RETENTION_DAYS", ge=1, le=146000)
     max_metadata_bytes: int = Field(default=1024 * 1024, alias="MAX_METADATA_BYTES", gt=0)
     copy_block_mib: int = Field(default=8, alias="COPY_BLOCK_MIB", ge=1, le=100)
     copy_concurrency: int = Field(default=4, alias="COPY_CONCURRENCY", ge=1, le=32)

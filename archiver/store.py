@@ -349,7 +349,11 @@ class ArchiveStore:
         props = self.archive.get_blob_client(name).get_blob_properties()
         policy = getattr(props, "immutability_policy", None)
         until = getattr(policy, "expiry_time", None)
-        return Protection(legal_hold=bool(getattr(props, "has_legal_hold", False)), retained_until=until)
+        return Protection(
+            legal_hold=bool(getattr(props, "has_legal_hold", False)),
+            retained_until=until,
+            created=props.creation_time,
+        )
 
     def container_retention(self) -> bool:
         """Whether the archive container has a container-level time-based retention policy."""
@@ -576,7 +580,8 @@ class StoredBlob:
 @dataclass(frozen=True)
 class Protection:
     legal_hold: bool
-    retained_until: datetime | None
+    retained_until: datetime | None  # version-level retention on the blob itself
+    created: datetime | None = None  # with the container's retention period: when it ends
 
 
 def _hold_name(container: str, blob: str, case: str) -> str:

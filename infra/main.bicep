@@ -182,6 +182,8 @@ param alertEmail string = ''
 @maxValue(730)
 param logRetentionDays int = 30
 
+// The app is told the container policy's length (the data plane does not expose it).
+var containerRetention = immutability == 'container'
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -386,6 +388,7 @@ module functionApp 'modules/function-app.bicep' = {
     atRiskMarginMinutes: atRiskMarginMinutes
     deleteSourceAfterArchive: deleteSourceAfterArchive
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsCustomerId
+    archiveRetentionDays: containerRetention ? string(immutabilityRetentionDays) : ''
     acsEndpoint: acsAccess.outputs.endpoint
     acsConnectionStringSecretUri: useKeyAuth ? keyVaultAccess!.outputs.secretUri : ''
     virtualNetworkSubnetId: networkIsolation ? network!.outputs.appSubnetId : ''

@@ -73,9 +73,11 @@ def _describe(plan: RecordingErasure, dry_run: bool) -> list[str]:
 
 
 def erase(args: argparse.Namespace) -> int:
-    store = get_runtime().store
+    runtime = get_runtime()
+    store = runtime.store
     dry_run = not args.yes
-    plans = participants.erase(store, args.participant_id, dry_run=dry_run)
+    retention_days = runtime.settings.archive_retention_days
+    plans = participants.erase(store, args.participant_id, dry_run=dry_run, retention_days=retention_days)
     left = [p for p in plans if not p.erasable]
     for plan in plans:
         print("\n".join(_describe(plan, dry_run)))

@@ -46,6 +46,9 @@ param sourceRetentionHours int
 param atRiskMarginMinutes int
 param deleteSourceAfterArchive bool
 
+@description('Days of the archive container\'s time-based retention (immutability container); empty otherwise.')
+param archiveRetentionDays string = ''
+
 @description('Log Analytics workspace id (customerId) the reconciliation queries for ACSCallRecordingSummary.')
 param logAnalyticsWorkspaceId string
 
@@ -219,6 +222,10 @@ var archiverSettings = [
   {
     name: 'LOG_ANALYTICS_WORKSPACE_ID'
     value: logAnalyticsWorkspaceId
+  }
+  {
+    name: 'ARCHIVE_RETENTION_DAYS'
+    value: archiveRetentionDays
   }
 ]
 

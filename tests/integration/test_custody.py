@@ -4,6 +4,7 @@ retention, and an audit record for every action, with no raw identity in it."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -99,9 +100,24 @@ def test_erasure_under_retention_leaves_every_recording_whole(
     before = names(runtime.store.archive)
     index_before = names(runtime.store.index)
     code, out = run(capsys, "participants", "erase", ALICE, "--yes")
-    assert code == 1 and "retention policy protects it" in out
+    assert code == 1 and "retention policy protects it" in out  # length unknown: no date to give
     assert names(runtime.store.archive) == before and names(runtime.store.index) == index_before
     assert worm.refusals("recordings") == []  # it never even tried: planned, not attempted
+
+
+def test_erasure_says_until_when_the_container_retains_a_recording(
+    runtime: Runtime, admin: EmulatorAdmin, worm: ImmutableBlobProxy, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    archive_calls(runtime, admin, [ALICE, BOB])
+    before = names(runtime.store.archive)
+    monkeypatch.setenv("ARCHIVE_RETENTION_DAYS", "30")  # as the deployment sets it with the policy
+    reset_runtime()
+    code, out = run(capsys, "participants", "erase", ALICE, "--yes")
+    assert code == 1 and "(container policy, 30 days)" in out
+    created = get_runtime().store.archive.get_blob_client(before[0]).get_blob_properties().creation_time
+    assert f"retained until {(created + timedelta(days=30)).isoformat()}" in out
+    assert names(get_runtime().store.archive) == before
 
 
 def test_a_hold_on_an_account_that_cannot_hold_says_which_setting(
