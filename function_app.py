@@ -81,8 +81,10 @@ def reconcile_with_acs(timer: func.TimerRequest) -> None:
 @app.timer_trigger(arg_name="timer", schedule=INTEGRITY_SCHEDULE, run_on_startup=False, use_monitor=True)
 def verify_archive_integrity(timer: func.TimerRequest) -> None:
     """The shallow fixity check; logs ARCHIVER_INTEGRITY with its counts."""
-    from archiver.fixity import log_result, verify
+    from archiver.fixity import log_result, record_result, verify
     from archiver.runtime import get_runtime
 
     runtime = get_runtime()
-    log_result(verify(runtime.settings, runtime.store))
+    report = verify(runtime.settings, runtime.store)
+    log_result(report)
+    record_result(runtime.store, report, operator="timer:verify_archive_integrity")

@@ -97,6 +97,7 @@ def _nothing_missed(commands: argparse._SubParsersAction[argparse.ArgumentParser
     verify.add_argument("--since", help="only recordings filed on or after this date (ISO 8601)")
     verify.add_argument("--deep", action="store_true", help="re-read and re-hash every blob (SHA-256)")
     verify.add_argument("--json", action="store_true", help="print the counts and problems as JSON")
+    _operator(verify)
     verify.set_defaults(**_command("verify:run"))
     reconcile = commands.add_parser(
         "reconcile", help="compare ACS's call recording summary logs with the archive"

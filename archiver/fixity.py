@@ -30,7 +30,7 @@ from itertools import groupby, islice
 
 from pydantic import ValidationError
 
-from archiver import logs
+from archiver import audit, logs
 from archiver.records import ChunkManifest
 from archiver.settings import INDEX_CONTAINER, Settings
 from archiver.store import ArchiveStore, StoredBlob, now_utc
@@ -348,4 +348,22 @@ def log_result(report: FixityReport) -> None:
         deep=str(report.deep).lower(),
         **report.summary(),
         **{f"problem_{kind}": n for kind, n in sorted(kinds.items())},
+    )
+
+
+def record_result(store: ArchiveStore, report: FixityReport, operator: str) -> None:
+    """Keep the check's result in the audit trail: fixity checks are custody evidence, and
+    ``status`` shows the last one."""
+    counts = report.summary()
+    audit.record(
+        store,
+        operator=operator,
+        action="verify",
+        scope=f"since:{report.since.isoformat()}" if report.since else "archive",
+        objects=counts.get("chunks", 0),
+        outcome="done" if report.intact else "failed",
+        detail=("intact" if report.intact else f"NOT intact: {counts['problems']} problems")
+        + (", deep" if report.deep else ", shallow")
+        + "; "
+        + ", ".join(f"{key}={value}" for key, value in counts.items()),
     )

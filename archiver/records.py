@@ -181,7 +181,7 @@ class HoldRecord(Record):
     scope: str  # what the operator named: "call:<id>" or "participant:<sha256 digest>"
 
 
-AuditAction = Literal["hold_set", "hold_clear", "export", "erase", "replay"]
+AuditAction = Literal["hold_set", "hold_clear", "export", "erase", "replay", "verify"]
 
 
 class AuditRecord(Record):

@@ -23,12 +23,13 @@ from archiver import health
 from archiver.health import ArchivedTotals, DeadLetters, QueuedJob, QueueStatus
 from archiver.runtime import Runtime, get_runtime
 from archiver.settings import Settings, SettingsError
-from archiver.store import now_utc
+from archiver.store import ArchiveStore, now_utc
 
 WINDOW = timedelta(hours=24)
 POISON_GRACE = timedelta(minutes=15)  # the redrive timer runs every 5 minutes
 DEAD_LETTER_GRACE = timedelta(hours=2)  # blobs are filed by hour; the replay timer runs every 15 min
 NEVER_RUN = "never run"
+INTEGRITY_LOOKBACK = timedelta(days=35)  # the timer runs weekly: a month covers a few misses
 
 
 @dataclass
@@ -42,7 +43,8 @@ class Status:
     rejected: Counter[str]
     failed: Counter[str]
     dead_letters: DeadLetters
-    integrity: str = NEVER_RUN  # nothing stores the fixity check's result yet (it logs ARCHIVER_INTEGRITY)
+    integrity: str = NEVER_RUN  # the last fixity check in the audit trail
+    integrity_intact: bool | None = None
     attention: list[str] = field(default_factory=list)
 
     @property
@@ -74,8 +76,20 @@ def collect(runtime: Runtime, now: datetime) -> Status:
         failed=health.by_reason(health.failed_since(store, since, now, retention)),
         dead_letters=health.pending_dead_letters(store),
     )
+    _last_integrity_check(status, store)
     status.attention = needs_a_person(status, settings)
     return status
+
+
+def _last_integrity_check(status: Status, store: ArchiveStore) -> None:
+    """The newest ``verify`` record of the audit trail (the weekly timer or an operator)."""
+    checks = [r for r in store.audit_records(status.at - INTEGRITY_LOOKBACK) if r.action == "verify"]
+    if checks:
+        last = checks[-1]
+        status.integrity = (
+            f"{last.at:%Y-%m-%d %H:%M} UTC: {last.detail.split(';')[0]} ({last.objects} chunks)"
+        )
+        status.integrity_intact = last.outcome == "done"
 
 
 def _queue_attention(status: Status, settings: Settings) -> list[str]:
@@ -111,6 +125,10 @@ def needs_a_person(status: Status, settings: Settings) -> list[str]:
         found.append(
             f"{_plural(rejected, 'event')} rejected in the last 24 h (kept in rejected-events): "
             "read the reasons; replay with `archive` if it was our configuration"
+        )
+    if status.integrity_intact is False:
+        found.append(
+            "the last integrity check found problems: run `python -m archiver verify --deep` for the list"
         )
     oldest = status.dead_letters.oldest_hour()
     if oldest is not None and status.at - oldest > DEAD_LETTER_GRACE:

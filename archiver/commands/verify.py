@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict
 from datetime import date, timedelta
 
-from archiver import fixity, progress
+from archiver import audit, fixity, progress
 from archiver.commands.audit_log import parse_since
 from archiver.commands.tables import format_table
 from archiver.fixity import COUNT_LABELS, FixityReport
@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     total = deep_check_bytes(runtime.store, day) if shown else None
     with progress.reading(runtime.store, "re-hashing", total=total, enabled=shown):
         report = fixity.verify(runtime.settings, runtime.store, since=day, deep=args.deep)
+    fixity.record_result(runtime.store, report, audit.operator_name(args.operator))
     if args.json:
         document = {
             "intact": report.intact,

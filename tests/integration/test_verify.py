@@ -184,3 +184,22 @@ def test_the_weekly_timer_logs_the_counts(
     assert "intact=false" in line.getMessage() and "problems=1" in line.getMessage()
     assert "problem_missing=1" in line.getMessage()
     assert names(runtime.store.archive)  # the check changed nothing
+
+
+def test_each_check_is_kept_in_the_audit_trail_and_status_shows_the_last(
+    runtime: Runtime, admin: EmulatorAdmin, below: ContainerClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = _archive_one(runtime, admin)
+    capsys.readouterr()
+    assert cli_main(["status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["integrity"] is None  # never run yet
+    assert _verify(capsys, "--operator", "auditor")[0] == 0
+    below.delete_blob(_media(runtime, job))
+    assert _verify(capsys, "--deep", "--operator", "auditor")[0] == 1
+    checks = [r for r in runtime.store.audit_records() if r.action == "verify"]
+    assert [(r.operator, r.outcome) for r in checks] == [("auditor", "done"), ("auditor", "failed")]
+    assert checks[1].detail.startswith("NOT intact: 1 problems, deep")
+    code = cli_main(["status"])
+    out = capsys.readouterr().out
+    assert code == 1 and "NOT intact: 1 problems, deep (1 chunks)" in out
+    assert "the last integrity check found problems" in out
