@@ -30,7 +30,7 @@ from itertools import groupby, islice
 
 from pydantic import ValidationError
 
-from archiver import audit, logs
+from archiver import audit, layout, logs
 from archiver.records import ChunkManifest
 from archiver.settings import INDEX_CONTAINER, Settings
 from archiver.store import ArchiveStore, StoredBlob, now_utc
@@ -94,27 +94,15 @@ class FixityReport:
         return values
 
 
-def day_prefixes(since: date, until: date) -> list[str]:
-    """``YYYY/MM/DD/`` for each day from ``since`` to ``until``: recordings are filed by day."""
-    days = (until - since).days
-    return [f"{since + timedelta(days=n):%Y/%m/%d}/" for n in range(max(days, 0) + 1)]
-
-
 def _prefixes(since: date | None, now: datetime) -> list[str]:
-    return [""] if since is None else day_prefixes(since, (now + timedelta(days=1)).date())
-
-
-def recording_folder_of(name: str) -> str | None:
-    """``2026/11/20/{call}/091403Z-{key}`` for a blob in a recording folder, else None."""
-    parts = name.split("/")
-    return "/".join(parts[:5]) if len(parts) >= 6 else None
+    return [""] if since is None else layout.day_prefixes(since, (now + timedelta(days=1)).date())
 
 
 def _folders(store: ArchiveStore, prefixes: list[str]) -> Iterator[tuple[str, list[StoredBlob]]]:
     """Recording folders one at a time (a listing is in name order, so a folder is contiguous)."""
     for prefix in prefixes:
-        listing = (b for b in store.archived_blobs(prefix) if recording_folder_of(b.name))
-        for folder, blobs in groupby(listing, key=lambda b: recording_folder_of(b.name)):
+        listing = (b for b in store.archived_blobs(prefix) if layout.recording_folder_of(b.name))
+        for folder, blobs in groupby(listing, key=lambda b: layout.recording_folder_of(b.name)):
             yield str(folder), list(blobs)
 
 

@@ -25,6 +25,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient, QueueMessage
 from pydantic import ValidationError
 
+from archiver import layout
 from archiver.jobqueue import JobQueue
 from archiver.jobs import RecordingJob
 from archiver.metrics import QueueDepth
@@ -37,11 +38,6 @@ PEEK = 32  # the most messages one Peek Messages request returns
 # deadline): listings by recording day reach back this much before the window, on top of the
 # source's retention.
 LISTING_SLACK = timedelta(days=2)
-
-
-def day_prefixes(since: date, until: date) -> list[str]:
-    """``YYYY/MM/DD/`` for each day from ``since`` to ``until`` inclusive (records are filed by day)."""
-    return [f"{since + timedelta(days=n):%Y/%m/%d}/" for n in range(max((until - since).days, 0) + 1)]
 
 
 # Queues --------------------------------------------------------------------------------------
@@ -162,7 +158,7 @@ def _chunk_stem(name: str) -> tuple[str, str] | None:
 
 def recording_prefixes(since: datetime, now: datetime, retention: timedelta) -> list[str]:
     """Recording days whose chunks may have been committed since ``since``."""
-    return day_prefixes((since - retention - LISTING_SLACK).date(), now.date())
+    return layout.day_prefixes((since - retention - LISTING_SLACK).date(), now.date())
 
 
 def archived_since(
@@ -194,7 +190,7 @@ def archived_since(
 def rejected_since(store: ArchiveStore, since: datetime, now: datetime) -> list[RejectedEventRecord]:
     """Rejected events received since ``since`` (filed by the day they were received)."""
     found: list[RejectedEventRecord] = []
-    for prefix in day_prefixes(since.date(), now.date()):
+    for prefix in layout.day_prefixes(since.date(), now.date()):
         found += [record for _, record in store.rejected_events(prefix) if record.received_at >= since]
     return found
 
@@ -204,7 +200,7 @@ def failed_since(
 ) -> list[FailedJobRecord]:
     """Jobs recorded as failed since ``since`` (filed by their event's day, so look back further)."""
     found: list[FailedJobRecord] = []
-    for prefix in day_prefixes((since - retention - LISTING_SLACK).date(), now.date()):
+    for prefix in layout.day_prefixes((since - retention - LISTING_SLACK).date(), now.date()):
         found += [record for _, record in store.failed_jobs(prefix) if record.recorded_at >= since]
     return found
 

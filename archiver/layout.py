@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from datetime import date, timedelta
 
 from archiver.jobs import RecordingInfo, RecordingJob
 
@@ -86,3 +87,14 @@ def index_blob(participant_id: str, job: RecordingJob) -> str:
 def failure_blob(job: RecordingJob) -> str:
     recording = job.recording
     return f"{recording.event_time:%Y/%m/%d}/{name_segment(recording.call_id)}/{job.chunk.document_id}.json"
+
+
+def day_prefixes(since: date, until: date) -> list[str]:
+    """``YYYY/MM/DD/`` for each day from ``since`` to ``until`` inclusive: records are filed by day."""
+    return [f"{since + timedelta(days=n):%Y/%m/%d}/" for n in range(max((until - since).days, 0) + 1)]
+
+
+def recording_folder_of(name: str) -> str | None:
+    """``2026/11/20/{call}/091403Z-{key}`` for a blob in a recording folder, else None."""
+    parts = name.split("/")
+    return "/".join(parts[:5]) if len(parts) >= 6 else None

@@ -21,11 +21,6 @@ class Scope:
     folders: list[str]
 
 
-def recording_folder_of(blob_name: str) -> str:
-    """``2026/11/20/{callId}/091403Z-{key}/chunk-000.mp4`` -> its recording's folder."""
-    return "/".join(blob_name.split("/")[:5])
-
-
 def for_participant(store: ArchiveStore, participant_id: str) -> Scope:
     digest = layout.participant_digest(participant_id)
     entries = store.index_entries(digest)
@@ -37,6 +32,8 @@ def for_call(store: ArchiveStore, call_id: str) -> Scope:
     """Every recording of ``call_id`` (a listing of the archive: holds and erasures are rare)."""
     segment = layout.name_segment(call_id)  # the call's folder name, encoded if the id is odd
     folders = {
-        recording_folder_of(name) for name in store.archived_names("") if name.split("/")[3:4] == [segment]
+        layout.recording_folder_of(name)
+        for name in store.archived_names("")
+        if name.split("/")[3:4] == [segment]
     }
-    return Scope(f"call:{call_id}", sorted(folders))
+    return Scope(f"call:{call_id}", sorted(f for f in folders if f))

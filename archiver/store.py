@@ -59,7 +59,6 @@ from archiver.settings import (
     STAGING_CONTAINER,
     Settings,
 )
-from archiver.write_once import CopySource
 
 JSON = ContentSettings(content_type="application/json")
 REPLAYED_PREFIX = "replayed/"  # Event Grid names folders in upper case, so this never collides
@@ -213,15 +212,14 @@ class ArchiveStore:
         """Where the copy of ``name`` is built and checkpointed, outside the archive container."""
         return self.staging.get_blob_client(name)
 
-    def copy_source(self, blob: BlobClient) -> CopySource:
-        """How the storage service may read ``blob`` for a server-side copy into the archive.
+    def copy_source(self, blob: BlobClient) -> str:
+        """The URL the storage service copies ``blob`` from, into the archive (same account).
 
-        With the account key (local development, Azurite): a read-only SAS valid for an hour.
-        With Entra ID: the blob URL and a bearer token for storage (the identity needs read on
-        the staging container, which the deployment grants).
+        With the account key (local development, Azurite): with a read-only SAS valid for an
+        hour. With Entra ID: the plain URL; a same-account Copy Blob is authorized by the
+        request's own token, whose identity has read on the staging container.
         """
-        credential = self.service.credential
-        account_key = getattr(credential, "account_key", None)
+        account_key = getattr(self.service.credential, "account_key", None)
         if account_key:
             from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
@@ -233,9 +231,8 @@ class ArchiveStore:
                 permission=BlobSasPermissions(read=True),
                 expiry=now_utc() + timedelta(hours=1),
             )
-            return CopySource(f"{blob.url}?{sas}")
-        token = credential.get_token("https://storage.azure.com/.default").token
-        return CopySource(blob.url, f"Bearer {token}")
+            return f"{blob.url}?{sas}"
+        return str(blob.url)
 
     def put_metadata(self, name: str, raw: bytes) -> bytes:
         """The chunk's metadata exactly as ACS served it, written once with its Content-MD5.
@@ -390,11 +387,16 @@ class ArchiveStore:
         self._create_once(self.audit, name, record.to_json_bytes())
         return name
 
-    def audit_records(self, since: datetime | None = None) -> list[AuditRecord]:
-        """Audit records in time order, from ``since`` (whole days by name, then exact)."""
+    def audit_records(self, since: datetime | None = None, *, action: str | None = None) -> list[AuditRecord]:
+        """Audit records in time order, from ``since`` (whole days by name, then exact).
+
+        Names carry the day and the action, so only the records asked for are read.
+        """
         names = sorted(self._names(self.audit, ""))
         if since is not None:
             names = [n for n in names if n[:10] >= f"{since:%Y/%m/%d}"]
+        if action is not None:
+            names = [n for n in names if f"Z-{action}-" in n]
         found = [self._read(self.audit, name, AuditRecord) for name in names]
         return [r for r in found if r is not None and (since is None or r.at >= since)]
 

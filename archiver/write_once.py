@@ -29,15 +29,7 @@ from archiver.errors import PermanentError, TransientError
 COPY_TIMEOUT = 600.0  # seconds a pending server-side copy is waited for before a retry
 
 
-@dataclass(frozen=True)
-class CopySource:
-    """How the storage service may read the staging blob: a URL and, with Entra ID, a token."""
-
-    url: str
-    authorization: str | None = None  # unused by same-account Copy Blob; kept for cross-account
-
-
-SourceAccess = Callable[[BlobClient], CopySource]
+SourceAccess = Callable[[BlobClient], str]  # the URL the service copies the staging blob from
 
 
 @dataclass(frozen=True)
@@ -56,10 +48,10 @@ def publish(
     timeout: float = COPY_TIMEOUT,
 ) -> None:
     """Copy ``staging`` into ``final`` server-side, once; verify what storage then holds."""
-    source = access(staging)
+    source_url = access(staging)
     try:
         final.start_copy_from_url(
-            source.url,
+            source_url,
             metadata={"sha256": verified.sha256},
             if_none_match="*",  # create only: the SDK's etag/IfMissing pair leaks etag here
         )

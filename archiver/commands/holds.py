@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from archiver import audit, holds, scopes
+from archiver import audit, holds, layout, scopes
 from archiver.commands.tables import format_table
 from archiver.runtime import get_runtime
 from archiver.scopes import Scope
@@ -67,7 +67,7 @@ def list_holds(args: argparse.Namespace) -> int:
         return 0
     rows = [("case", "objects", "recordings", "since", "placed by")]
     for case, records in cases.items():
-        recordings = {scopes.recording_folder_of(r.blob) for r in records}
+        recordings = {layout.recording_folder_of(r.blob) for r in records}
         since = min(r.placed_at for r in records).isoformat()[:19]
         operators = ", ".join(sorted({r.operator for r in records}))
         rows.append((case, str(len(records)), str(len(recordings)), since, operators))

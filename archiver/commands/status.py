@@ -83,7 +83,7 @@ def collect(runtime: Runtime, now: datetime) -> Status:
 
 def _last_integrity_check(status: Status, store: ArchiveStore) -> None:
     """The newest ``verify`` record of the audit trail (the weekly timer or an operator)."""
-    checks = [r for r in store.audit_records(status.at - INTEGRITY_LOOKBACK) if r.action == "verify"]
+    checks = store.audit_records(status.at - INTEGRITY_LOOKBACK, action="verify")
     if checks:
         last = checks[-1]
         status.integrity = (

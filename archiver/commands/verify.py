@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict
 from datetime import date, timedelta
 
-from archiver import audit, fixity, progress
+from archiver import audit, fixity, layout, progress
 from archiver.commands.audit_log import parse_since
 from archiver.commands.tables import format_table
 from archiver.fixity import COUNT_LABELS, FixityReport
@@ -40,12 +40,12 @@ def format_report(report: FixityReport) -> str:
 
 def deep_check_bytes(store: ArchiveStore, since: date | None) -> int:
     """What ``--deep`` will re-read: media and metadata outside the Archive tier (for its ETA)."""
-    prefixes = [""] if since is None else fixity.day_prefixes(since, now_utc().date() + timedelta(days=1))
+    prefixes = [""] if since is None else layout.day_prefixes(since, now_utc().date() + timedelta(days=1))
     return sum(
         blob.size
         for prefix in prefixes
         for blob in store.archived_blobs(prefix)
-        if fixity.recording_folder_of(blob.name)
+        if layout.recording_folder_of(blob.name)
         and not blob.name.endswith("manifest.json")
         and not blob.archived_tier
     )

@@ -88,6 +88,14 @@ def test_product_code_never_imports_dev_tools_or_the_function_app(package: Path)
     assert offenders == []
 
 
+def python_in(package: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Python run in the deployed folder, with nothing of the checkout on its path."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run(
+        [sys.executable, *args], cwd=package, env=env, capture_output=True, text=True, check=False
+    )
+
+
 def test_every_deployed_module_imports_from_the_package_alone(package: Path) -> None:
     # ``__main__`` runs the CLI when imported; the CLI test below starts it instead.
     modules = [m for m in deployed_modules(package) if not m.endswith("__main__")]
@@ -101,40 +109,18 @@ def test_every_deployed_module_imports_from_the_package_alone(package: Path) -> 
         "import function_app\n"
         "print(len(function_app.app.get_functions()))\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(package)],
-        cwd=package,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    out = python_in(package, "-c", code, str(package))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "6"
 
 
 def test_operator_cli_on_a_deployment_shows_only_operator_commands(package: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = subprocess.run(
-        [sys.executable, "-m", "archiver", "--help"],
-        cwd=package,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    out = python_in(package, "-m", "archiver", "--help")
+    assert out.returncode == 0, out.stderr
     assert "archive" in out.stdout and "participants" in out.stdout and "redrive" in out.stdout
     for dev_command in ("demo", "emulator", "bench"):
         assert f"{{{dev_command}" not in out.stdout and f",{dev_command}" not in out.stdout
-    missing = subprocess.run(
-        [sys.executable, "-m", "archiver.dev", "--help"],
-        cwd=package,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    missing = python_in(package, "-m", "archiver.dev", "--help")
     assert missing.returncode != 0 and "No module named archiver.dev" in missing.stderr
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from archiver import charts, health, progress
+from archiver import charts, health, layout, progress
 from archiver.commands import report, status
 from archiver.figures import ChunkSummary, Figures, LostJob
 from archiver.health import ArchivedTotals, DeadLetters, QueuedJob, QueueStatus
@@ -272,9 +272,9 @@ def test_events_in_a_dead_letter_blob() -> None:
 
 
 def test_day_prefixes_cover_both_ends() -> None:
-    assert health.day_prefixes(date(2026, 12, 30), date(2027, 1, 1)) == [
+    assert layout.day_prefixes(date(2026, 12, 30), date(2027, 1, 1)) == [
         "2026/12/30/",
         "2026/12/31/",
         "2027/01/01/",
     ]
-    assert health.day_prefixes(date(2026, 1, 2), date(2026, 1, 1)) == ["2026/01/02/"]
+    assert layout.day_prefixes(date(2026, 1, 2), date(2026, 1, 1)) == ["2026/01/02/"]

@@ -22,7 +22,8 @@ from archiver.dev.loganalytics import (
     summary_row,
 )
 from archiver.events import jobs_from_event
-from archiver.fixity import FixityReport, Problem, day_prefixes, recording_folder_of
+from archiver.fixity import FixityReport, Problem
+from archiver.layout import day_prefixes, recording_folder_of
 from archiver.reconcile import _row_to_recording
 from archiver.settings import SettingsError, settings_from
 from tests.support import SAMPLES
