@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -69,3 +70,17 @@ def failures(runtime: Runtime) -> list[dict[str, Any]]:
 
 def rejections(runtime: Runtime) -> list[dict[str, Any]]:
     return [read(runtime.store.rejected, n) for n in names(runtime.store.rejected)]
+
+
+def logged_requests(admin: EmulatorAdmin, path_suffix: str, *, wait: float = 5.0) -> list[dict[str, Any]]:
+    """The emulator's log entries for ``path_suffix``, once they are there.
+
+    The emulator logs a request after its last byte is sent, so a client that has just read
+    the whole body can ask before the entry exists: poll briefly instead of racing it.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        found = [r for r in admin.stats()["requests"] if r["path"].endswith(path_suffix)]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)

@@ -11,7 +11,7 @@ from azure.communication.callautomation import CallAutomationClient
 from azure.core.pipeline.transport import RequestsTransport
 
 from archiver.dev.emulator.client import EmulatorAdmin, EmulatorProcess
-from tests.integration.helpers import seed
+from tests.integration.helpers import logged_requests, seed
 
 
 class ToEmulator(RequestsTransport):
@@ -48,7 +48,7 @@ def test_official_sdk_downloads_a_recording_from_the_emulator(
     url = f"https://us-storage.asm.skype.com/v1/objects/{document['documentId']}/content/video"
     body = download(emulator, url)
     assert hashlib.sha256(body).hexdigest() == document["sha256"]
-    [request] = [r for r in admin.stats()["requests"] if r["path"].endswith("/content/video")]
+    [request] = logged_requests(admin, "/content/video")
     assert request["authorized"] is True and request["status"] == 200
 
 
