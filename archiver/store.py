@@ -88,11 +88,15 @@ def make_blob_service(settings: Settings) -> BlobServiceClient:
     )
 
 
+CHECKSUM_MISMATCH = frozenset({"Crc64Mismatch", "Md5Mismatch"})
+
+
 def storage_failure(exc: AzureError) -> ArchiverError | None:
     """The one translation of our own storage's errors into what the worker should do.
 
-    An outage (no connection, a reset, 5xx, throttling) is transient: the job is re-queued and
-    the next attempt resumes from the staged copy. Refused credentials or permissions are a
+    An outage (no connection, a reset, 5xx, throttling) or a block the service refused because
+    its checksum did not match is transient: the job is re-queued and the next attempt resumes
+    from the staged copy. Refused credentials or permissions are a
     configuration error (kept, retried slowly, ``ARCHIVER_CONFIG``). Anything else is a bug or
     a conflict and is left to raise, so the host retries and finally poisons the message.
     """
@@ -103,6 +107,11 @@ def storage_failure(exc: AzureError) -> ArchiverError | None:
     status, code = exc.status_code, getattr(exc, "error_code", None) or ""
     if code.startswith("Lease"):  # our lease on the staging blob lapsed or was taken over
         return ArchiveBusy(f"lost the lease on the staging copy ({code})", retry_after=15.0)
+    if code in CHECKSUM_MISMATCH:  # bytes damaged on the way: the service kept nothing; send them again
+        return StorageUnavailable(
+            f"archive storage refused a block that arrived damaged ({code})",
+            reason="storage_checksum_mismatch",
+        )
     if status >= 500 or status in (408, 429):
         return StorageUnavailable(
             f"archive storage answered {status} {code}".rstrip(), reason=f"storage_http_{status}"

@@ -28,6 +28,8 @@ def http_error(status: int, code: str = "") -> HttpResponseError:
         (ServiceResponseError("connection reset"), StorageUnavailable),
         (http_error(503, "ServerBusy"), StorageUnavailable),
         (http_error(500, "InternalError"), StorageUnavailable),
+        (http_error(400, "Crc64Mismatch"), StorageUnavailable),
+        (http_error(400, "Md5Mismatch"), StorageUnavailable),
         (http_error(429), StorageUnavailable),
         (http_error(412, "LeaseNotPresentWithBlobOperation"), ArchiveBusy),
         (http_error(409, "LeaseIdMismatchWithBlobOperation"), ArchiveBusy),
