@@ -135,9 +135,10 @@ class Settings(BaseModel):
         if url is None:
             return None
         parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname or not is_loopback_host(parts.hostname):
-            raise ValueError("must be an http:// URL on a loopback address (development only)")
-        return f"http://{parts.netloc}"
+        loopback = bool(parts.hostname) and is_loopback_host(parts.hostname or "")
+        if parts.scheme not in ("http", "https") or not loopback:
+            raise ValueError("must be an http:// or https:// URL on a loopback address (development only)")
+        return f"{parts.scheme}://{parts.netloc}"
 
     @field_validator("log_analytics_endpoint")
     @classmethod

@@ -67,6 +67,14 @@ class _LocalRoutingTransport(httpx.BaseTransport):
 
     The request keeps its original URL for signing and its original ``Host`` header; only the
     connection goes to the loopback address named by ``LOCAL_SOURCE_URL``.
+
+    With an ``https://`` ``LOCAL_SOURCE_URL`` (the emulator's ``--tls``) the request stays
+    https and TLS names the original host (SNI), so the certificate is verified against the
+    production name, as in Azure: what is measured or tested is the production TLS path, not
+    a shortcut. Trust comes from the environment (``SSL_CERT_FILE`` naming the emulator's
+    CA); verification is never turned off. Connections are pooled by the loopback address, so
+    one verified for one allowed host may carry a request for another: all of them are the
+    one local emulator.
     """
 
     def __init__(self, inner: httpx.BaseTransport, local_url: str) -> None:
@@ -74,7 +82,11 @@ class _LocalRoutingTransport(httpx.BaseTransport):
         self._local = httpx.URL(local_url)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.url = request.url.copy_with(scheme="http", host=self._local.host, port=self._local.port)
+        if self._local.scheme == "https":
+            request.extensions = {**request.extensions, "sni_hostname": request.url.host}
+        request.url = request.url.copy_with(
+            scheme=self._local.scheme, host=self._local.host, port=self._local.port
+        )
         return self._inner.handle_request(request)
 
     def close(self) -> None:

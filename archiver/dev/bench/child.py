@@ -1,19 +1,26 @@
 """One measurement in a fresh interpreter: ``python -m archiver.dev.bench.child`` (spec on stdin).
 
-Each mode runs in its own process so that its peak RSS (``VmHWM``) is its own, then prints
-one JSON object on stdout: wall seconds of the measured part, bytes moved, peak RSS and the
-RSS just before the measured part (imports and clients already loaded).
+Each measurement is its own cold process (``stack.measure_process`` times it, and takes its
+CPU and peak RSS from the kernel when it exits), then prints one JSON object on stdout: the
+bytes moved and, for information, the seconds of the work itself (``work_seconds``).
 
-With ``warmup`` in the spec, the mode first runs once on a small document, unmeasured, and
-the peak RSS is reset after it (Linux).
+Copy modes (the baselines as a user of the official SDKs gets them, SDK defaults otherwise):
+- ``raw_download``: azure-communication-callautomation's ``download_recording`` of the content
+  URL over TLS, bytes discarded;
+- ``raw_upload``: the same bytes (the emulator's file) through azure-storage-blob's
+  ``upload_blob(stream, length=, max_concurrency=)``, no ``validate_content``;
+- ``naive``: ``download_recording`` into memory, then one ``upload_blob`` of it;
+- ``function``: the Function App's path: the event through ``ingest_recording_event``, its
+  queue message through ``archive_recording_chunk`` (the local Functions host) to the
+  committed archive.
+(The pipeline itself is the operator CLI, ``python -m archiver archive``, not this module.)
 
-Modes:
-- ``raw_download``: the content URL read by httpx (signed as the archiver signs) and discarded;
-- ``raw_upload``: the same bytes (the emulator's file) through ``upload_blob(max_concurrency=)``;
-- ``naive``: the whole download into memory, then one ``upload_blob`` of it;
-- ``pipeline``: event -> ingress validation -> archive worker -> committed, verified archive;
+Other sections, measured inside the process:
 - ``throughput``: many events archived by ``workers`` threads sharing one runtime;
 - ``ingress``: ``validate_payload`` on a realistic event, pinned to one core.
+
+With ``warmup`` in the spec (those two only), the mode first runs once on a small document,
+unmeasured, and the peak RSS is reset after it (Linux).
 """
 
 from __future__ import annotations
@@ -112,18 +119,16 @@ def _cpu() -> float:
     return times.user + times.system
 
 
-def _signed_get(url: str, spec: dict[str, Any]) -> tuple[Any, Any]:
-    import httpx
+def _sdk_download(spec: dict[str, Any]) -> Any:
+    """The recording's streaming response, from the official SDK as production uses it (TLS)."""
+    from azure.communication.callautomation import CallAutomationClient
 
-    from archiver.acs_auth import decode_access_key, sign_headers
+    from archiver.dev.emulator.sdk import LoopbackTransport
 
-    client = httpx.Client(timeout=httpx.Timeout(120.0, connect=10.0), trust_env=False)
-    key = decode_access_key(spec["acs_access_key"])
-    headers = {"Accept-Encoding": "identity", **sign_headers("GET", url, acs_host=spec["acs_host"], key=key)}
-    response = client.send(client.build_request("GET", url, headers=headers), stream=True)
-    if response.status_code != 200:
-        raise RuntimeError(f"GET {url} answered {response.status_code}")
-    return client, response
+    transport = LoopbackTransport(spec["emulator_url"], ca_file=spec.get("ca_file"))
+    client = CallAutomationClient.from_connection_string(spec["acs_connection_string"], transport=transport)
+    # The SDK returns the streaming HttpResponse despite its annotation (azure-sdk-for-python#42835).
+    return client.download_recording(spec["url"])
 
 
 def _plain_blob_service(spec: dict[str, Any]) -> Any:
@@ -143,15 +148,14 @@ def _container(service: Any, name: str) -> Any:
 
 
 def raw_download(spec: dict[str, Any]) -> dict[str, Any]:
-    with Measured(spec.get("servers")) as measured:
-        client, response = _signed_get(spec["url"], spec)
+    with Measured() as measured:
+        response = _sdk_download(spec)
         received = 0
         try:
             for piece in response.iter_bytes():
                 received += len(piece)
         finally:
             response.close()
-            client.close()
     _expect(received, spec["size"])
     return measured.result(bytes=received)
 
@@ -160,17 +164,14 @@ def raw_upload(spec: dict[str, Any]) -> dict[str, Any]:
     service = _plain_blob_service(spec)
     container = _container(service, spec["container"])
     blob = container.get_blob_client(spec["blob"])
-    with open(spec["file"], "rb") as source, Measured(spec.get("servers")) as measured:
+    with open(spec["file"], "rb") as source, Measured() as measured:
+        # "memory": the bytes read first, as a caller holding them would pass them; the SDK then
+        # takes another upload path (and holds the whole file).
+        data = source.read() if spec.get("upload_source") == "memory" else source
         blob.upload_blob(
-            source,
-            length=spec["size"],
-            overwrite=True,
-            max_concurrency=spec["upload_concurrency"],
-            validate_content=spec.get("validate_content", False),
+            data, length=spec["size"], overwrite=True, max_concurrency=spec["upload_concurrency"]
         )
     _expect(blob.get_blob_properties().size, spec["size"])
-    blob.delete_blob()
-    service.close()
     return measured.result(bytes=spec["size"])
 
 
@@ -178,19 +179,42 @@ def naive(spec: dict[str, Any]) -> dict[str, Any]:
     service = _plain_blob_service(spec)
     container = _container(service, spec["container"])
     blob = container.get_blob_client(spec["blob"])
-    with Measured(spec.get("servers")) as measured:
-        client, response = _signed_get(spec["url"], spec)
+    with Measured() as measured:
+        response = _sdk_download(spec)
         try:
             data = response.read()
         finally:
             response.close()
-            client.close()
         blob.upload_blob(data, overwrite=True, max_concurrency=spec["upload_concurrency"])
     _expect(len(data), spec["size"])
-    del data
     _expect(blob.get_blob_properties().size, spec["size"])
-    blob.delete_blob()
-    service.close()
+    return measured.result(bytes=spec["size"])
+
+
+def function(spec: dict[str, Any]) -> dict[str, Any]:
+    """Event Grid delivery -> queue message -> ``archive_recording_chunk`` -> committed archive."""
+    from archiver.dev.host import drain_queue, local_host
+    from archiver.runtime import get_runtime
+
+    with Measured() as measured:
+        host = local_host()
+        [ingested] = host.deliver_event_grid(json.dumps(spec["event"]).encode("utf-8"))
+        if not ingested.ok:
+            raise RuntimeError(f"ingest_recording_event raised {ingested.error!r}")
+        runtime = get_runtime()
+        drained = drain_queue(
+            runtime.queue, host.queue_message_invoker("archive_recording_chunk"), timeout=1800, idle_polls=0
+        )
+    if drained.succeeded != 1 or drained.raised:
+        raise RuntimeError(f"the queue message was not archived: {drained}")
+    manifests = [
+        b.name for b in runtime.store.archive.list_blobs() if b.name.endswith("chunk-000.manifest.json")
+    ]
+    if len(manifests) != 1:
+        raise RuntimeError(f"expected one committed chunk manifest, found {manifests}")
+    manifest = runtime.store.archive.download_blob(manifests[0]).readall().decode("utf-8")
+    if spec["sha256"] not in manifest:
+        raise RuntimeError("the committed manifest does not name the source's SHA-256")
     return measured.result(bytes=spec["size"])
 
 
@@ -212,27 +236,6 @@ def _archive_one(runtime: Any, payload: bytes) -> list[Any]:
             raise RuntimeError(f"job ended {outcome.status}: {outcome.reason}")
         outcomes.append(outcome)
     return outcomes
-
-
-def pipeline(spec: dict[str, Any]) -> dict[str, Any]:
-    from archiver.runtime import get_runtime
-
-    runtime = get_runtime()
-    runtime.store.ensure_containers()  # a warm worker did this on its first message
-    payload = json.dumps(spec["event"]).encode("utf-8")
-    with Measured(spec.get("servers")) as measured:
-        outcomes = _archive_one(runtime, payload)
-    media = outcomes[0].result.manifest.media
-    if media.sha256 != spec["sha256"] or media.size != spec["size"]:
-        raise RuntimeError("the archived media does not match the source")
-    _empty(runtime.store.archive, runtime.store.index)  # the next run archives the same event anew
-    return measured.result(bytes=media.size)
-
-
-def _empty(*containers: Any) -> None:
-    for container in containers:
-        for blob in container.list_blobs():
-            container.delete_blob(blob.name)
 
 
 def throughput(spec: dict[str, Any]) -> dict[str, Any]:
@@ -278,7 +281,7 @@ MODES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "raw_download": raw_download,
     "raw_upload": raw_upload,
     "naive": naive,
-    "pipeline": pipeline,
+    "function": function,
     "throughput": throughput,
     "ingress": ingress,
 }

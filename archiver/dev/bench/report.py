@@ -11,87 +11,99 @@ from typing import Any
 
 MIB = 1024 * 1024
 
-# Order and labels of the transfer modes in the table.
+# Order and labels of the copy modes in each table.
 MODE_LABELS: dict[str, str] = {
-    "raw_download": "raw download (httpx, discard)",
-    "raw_upload": "raw upload (upload_blob)",
-    "raw_upload_md5": "raw upload (upload_blob, validate_content)",
-    "pipeline": "archiver pipeline (event -> archive)",
-    "naive": "naive (read all, one upload_blob)",
+    "raw_download": "raw download (SDK download_recording, TLS)",
+    "raw_upload": "raw upload (upload_blob, no checksums)",
+    "pipeline": "pipeline (python -m archiver archive)",
+    "function": "Function path (event -> queue -> archive_recording_chunk)",
+    "naive": "naive (SDK download to memory, one upload_blob)",
 }
-UPLOADS = ("raw_upload", "raw_upload_md5")
 
-TARGET_RATIO_RAW = 0.85
-TARGET_RATIO_NAIVE = 2.0
-TARGET_WORKER_RSS_MIB = 150.0
+# Issue 11's targets: in one run, cold processes, at each size.
+TARGET_RATIO_RAW = 0.9  # pipeline MiB/s >= this x min(raw download, raw upload)
+TARGET_CPU_RATIO = 1.25  # pipeline CPU <= this x (raw download CPU + raw upload CPU)
+TARGET_WORKER_RSS_MIB = 150.0  # pipeline peak RSS
+TARGET_RSS_FLAT = 1.10  # pipeline peak RSS at the largest size <= this x at the smallest
 TARGET_INGRESS_EVENTS = 5000.0
 TARGET_IMPORT_SECONDS = 1.0
-TARGET_SIZE_MIB = 512
-TARGET_RSS_SIZE_MIB = 2048
 
 
 @dataclass(frozen=True)
-class ModeSummary:
-    mode: str
-    size: int
-    runs: int
-    mib_s: float  # median
-    mib_s_min: float
-    mib_s_max: float
-    peak_rss_mib: float  # median
-    peak_rss_max_mib: float
-    rss_before_mib: float
-    cpu: dict[str, float]  # median CPU seconds per MiB moved: worker, azurite, emulator
+class Check:
+    target: str
+    measured: str
+    met: bool
 
 
-def summarize(mode: str, size: int, results: list[dict[str, Any]]) -> ModeSummary:
-    rates = [r["bytes"] / r["seconds"] / MIB for r in results]
-    peaks = [r["peak_rss"] / MIB for r in results]
-    return ModeSummary(
-        mode=mode,
-        size=size,
-        runs=len(results),
-        mib_s=statistics.median(rates),
-        mib_s_min=min(rates),
-        mib_s_max=max(rates),
-        peak_rss_mib=statistics.median(peaks),
-        peak_rss_max_mib=max(peaks),
-        rss_before_mib=statistics.median(r["rss_before"] / MIB for r in results),
-        cpu={
-            name: statistics.median(r.get(f"{key}cpu_seconds", 0.0) / (r["bytes"] / MIB) for r in results)
-            for name, key in (("worker", ""), ("azurite", "azurite_"), ("emulator", "emulator_"))
-        },
+def rate(result: dict[str, Any]) -> float:
+    """MiB/s of a whole cold process: bytes over its wall time, start-up included."""
+    return float(result["bytes"]) / float(result["seconds"]) / MIB
+
+
+def size_checks(modes: dict[str, dict[str, Any]]) -> list[Check]:
+    """The three copy targets for one run at one size (those the run has data for)."""
+    pipeline = modes.get("pipeline")
+    download, upload = modes.get("raw_download"), modes.get("raw_upload")
+    if pipeline is None:
+        return []
+    checks = []
+    if download is not None and upload is not None:
+        slower = min(rate(download), rate(upload))
+        ratio = rate(pipeline) / slower
+        checks.append(
+            Check(
+                f"pipeline MiB/s >= {TARGET_RATIO_RAW} x min(raw download, raw upload)",
+                f"{ratio:.2f} ({rate(pipeline):.0f} vs {slower:.0f} MiB/s)",
+                ratio >= TARGET_RATIO_RAW,
+            )
+        )
+        raw_cpu = download["cpu_seconds"] + upload["cpu_seconds"]
+        cpu_ratio = pipeline["cpu_seconds"] / raw_cpu
+        checks.append(
+            Check(
+                f"pipeline CPU <= {TARGET_CPU_RATIO} x (raw download CPU + raw upload CPU)",
+                f"{cpu_ratio:.2f} ({pipeline['cpu_seconds']:.2f} s vs {download['cpu_seconds']:.2f}"
+                f" + {upload['cpu_seconds']:.2f} s)",
+                cpu_ratio <= TARGET_CPU_RATIO,
+            )
+        )
+    peak = pipeline["peak_rss"] / MIB
+    checks.append(
+        Check(
+            f"pipeline peak RSS <= {TARGET_WORKER_RSS_MIB:.0f} MiB",
+            f"{peak:.0f} MiB",
+            peak <= TARGET_WORKER_RSS_MIB,
+        )
+    )
+    return checks
+
+
+def flat_check(sizes: dict[str, dict[str, dict[str, Any]]]) -> Check | None:
+    """Peak RSS flat in file size: the largest size's against the smallest's, in one run."""
+    peaks = sorted(
+        (int(size), modes["pipeline"]["peak_rss"] / MIB)
+        for size, modes in sizes.items()
+        if "pipeline" in modes
+    )
+    if len(peaks) < 2:
+        return None
+    (small, low), (big, high) = peaks[0], peaks[-1]
+    return Check(
+        f"pipeline peak RSS flat in size ({big // MIB} MiB <= {TARGET_RSS_FLAT} x {small // MIB} MiB)",
+        f"{high:.0f} vs {low:.0f} MiB",
+        high <= TARGET_RSS_FLAT * low,
     )
 
 
-def size_summaries(report: dict[str, Any]) -> dict[int, dict[str, ModeSummary]]:
-    out: dict[int, dict[str, ModeSummary]] = {}
-    for size_text, modes in report.get("sizes", {}).items():
-        size = int(size_text)
-        out[size] = {mode: summarize(mode, size, results) for mode, results in modes.items() if results}
-    return out
-
-
-def ratios(modes: dict[str, ModeSummary]) -> dict[str, float]:
-    """pipeline / min(raw download, raw upload) and pipeline / naive (median rates).
-
-    The raw upload is the faster of the two ``upload_blob`` variants, so the ratio is against
-    the best the SDK does with the same bytes, not against its slower default.
-    """
-    out: dict[str, float] = {}
-    pipeline = modes.get("pipeline")
-    if pipeline is None:
-        return out
-    uploads = [modes[m].mib_s for m in UPLOADS if m in modes]
-    if "raw_download" in modes and uploads:
-        slower = min(modes["raw_download"].mib_s, max(uploads))
-        out["pipeline_vs_raw"] = pipeline.mib_s / slower
-    if "raw_upload" in modes and "raw_download" in modes:
-        out["pipeline_vs_raw_plain"] = pipeline.mib_s / min(
-            modes["raw_download"].mib_s, modes["raw_upload"].mib_s
-        )
-    if "naive" in modes:
-        out["pipeline_vs_naive"] = pipeline.mib_s / modes["naive"].mib_s
+def run_checks(run: dict[str, Any]) -> list[tuple[int | None, Check]]:
+    """Every copy check of one run: (size in bytes, or None for the across-sizes one, check)."""
+    out: list[tuple[int | None, Check]] = []
+    for size, modes in sorted(run.get("sizes", {}).items(), key=lambda kv: int(kv[0])):
+        out += [(int(size), check) for check in size_checks(modes)]
+    flat = flat_check(run.get("sizes", {}))
+    if flat is not None:
+        out.append((None, flat))
     return out
 
 
@@ -100,9 +112,9 @@ def throughput_rows(report: dict[str, Any]) -> list[tuple[int, float, float, flo
     rows = []
     for workers_text, results in sorted(report.get("throughput", {}).items(), key=lambda kv: int(kv[0])):
         per_second = statistics.median(r["archives"] / r["seconds"] for r in results)
-        rate = statistics.median(r["bytes"] / r["seconds"] / MIB for r in results)
+        mib_s = statistics.median(r["bytes"] / r["seconds"] / MIB for r in results)
         peak = max(r["peak_rss"] / MIB for r in results)
-        rows.append((int(workers_text), per_second, rate, peak))
+        rows.append((int(workers_text), per_second, mib_s, peak))
     return rows
 
 
@@ -117,35 +129,20 @@ def import_time(report: dict[str, Any]) -> float | None:
 
 
 def check_targets(report: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    """(target, measured, met) for every target the run has data for."""
+    """(target, measured, met) for every target the run has data for, every run's separately."""
     checks: list[tuple[str, str, bool]] = []
-    sizes = size_summaries(report)
-    at = sizes.get(TARGET_SIZE_MIB * MIB)
-    if at is not None:
-        r = ratios(at)
-        for key, target, label in (
-            ("pipeline_vs_raw", TARGET_RATIO_RAW, "min(raw)"),
-            ("pipeline_vs_naive", TARGET_RATIO_NAIVE, "naive"),
-        ):
-            if key in r:
-                value = r[key]
-                checks.append((f"pipeline >= {target} x {label} at 512 MiB", f"{value:.2f}", value >= target))
-    big = sizes.get(TARGET_RSS_SIZE_MIB * MIB, {}).get("pipeline")
-    if big is not None:
-        checks.append(
-            (
-                f"worker peak RSS <= {TARGET_WORKER_RSS_MIB:.0f} MiB at 2 GiB",
-                f"{big.peak_rss_max_mib:.0f} MiB",
-                big.peak_rss_max_mib <= TARGET_WORKER_RSS_MIB,
-            )
-        )
-    rate = ingress_rate(report)
-    if rate is not None:
+    runs = report.get("runs", [])
+    for run in runs:
+        for size, check in run_checks(run):
+            where = f"run {run['run']} of {len(runs)}" + (f", {size // MIB} MiB" if size else "")
+            checks.append((f"{where}: {check.target}", check.measured, check.met))
+    events = ingress_rate(report)
+    if events is not None:
         checks.append(
             (
                 f"ingress >= {TARGET_INGRESS_EVENTS:.0f} events/s",
-                f"{rate:.0f}/s",
-                rate >= TARGET_INGRESS_EVENTS,
+                f"{events:.0f}/s",
+                events >= TARGET_INGRESS_EVENTS,
             )
         )
     seconds = import_time(report)
@@ -210,49 +207,66 @@ def _header(report: dict[str, Any]) -> list[str]:
     return parts
 
 
-def _size_tables(report: dict[str, Any], markdown: bool) -> list[str]:
-    sizes = size_summaries(report)
-    if not sizes:
-        return []
+def _mode_rows(modes: dict[str, dict[str, Any]], markdown: bool) -> list[list[str]]:
     rows = [
         [
-            "size",
             "mode",
-            "MiB/s (median)",
-            "min-max",
+            "MiB/s",
+            "wall s",
+            "client CPU s (user+sys)",
             "peak RSS MiB",
-            "RSS before MiB",
-            "CPU ms/MiB worker / Azurite / emulator",
-            "runs",
+            "Azurite CPU s",
+            "emulator CPU s",
         ]
     ]
-    ratio_rows = [["size", "pipeline / min(raw)", "pipeline / min(raw, plain upload)", "pipeline / naive"]]
-    for size, modes in sorted(sizes.items()):
-        for mode, label in MODE_LABELS.items():
-            s = modes.get(mode)
-            if s is None:
-                continue
-            rows.append(
-                [
-                    f"{size // MIB} MiB",
-                    label,
-                    f"{s.mib_s:.0f}",
-                    f"{s.mib_s_min:.0f}-{s.mib_s_max:.0f}",
-                    f"{s.peak_rss_mib:.0f}" + (f" (max {s.peak_rss_max_mib:.0f})" if s.runs > 1 else ""),
-                    f"{s.rss_before_mib:.0f}",
-                    " / ".join(f"{s.cpu[k] * 1000:.1f}" for k in ("worker", "azurite", "emulator")),
-                    str(s.runs),
-                ]
-            )
-        r = ratios(modes)
-        ratio_rows.append(
-            [f"{size // MIB} MiB"]
-            + [
-                f"{r[k]:.2f}" if k in r else "-"
-                for k in ("pipeline_vs_raw", "pipeline_vs_raw_plain", "pipeline_vs_naive")
+    for mode, label in MODE_LABELS.items():
+        r = modes.get(mode)
+        if r is None:
+            continue
+        strong = markdown and mode == "pipeline"
+        rows.append(
+            [
+                f"**{label}**" if strong else label,
+                f"**{rate(r):.0f}**" if strong else f"{rate(r):.0f}",
+                f"{r['seconds']:.2f}",
+                f"{r['cpu_seconds']:.2f} ({r['cpu_user']:.2f}+{r['cpu_sys']:.2f})",
+                f"{r['peak_rss'] / MIB:.0f}",
+                f"{r.get('azurite_cpu_seconds', 0.0):.2f}",
+                f"{r.get('emulator_cpu_seconds', 0.0):.2f}",
             ]
         )
-    return [_table(rows, markdown), _table(ratio_rows, markdown)]
+    return rows
+
+
+def _check_rows(checks: list[Check]) -> list[list[str]]:
+    return [["target", "measured", "met"]] + [
+        [c.target, c.measured, "pass" if c.met else "FAIL"] for c in checks
+    ]
+
+
+def _heading(text: str, markdown: bool) -> str:
+    return f"#### {text}" if markdown else f"== {text} =="
+
+
+def _size_tables(report: dict[str, Any], markdown: bool) -> list[str]:
+    """One table per run and size, each followed by its target checks."""
+    runs = report.get("runs", [])
+    parts: list[str] = []
+    for run in runs:
+        sizes = sorted(run.get("sizes", {}).items(), key=lambda kv: int(kv[0]))
+        for size, modes in sizes:
+            parts.append(_heading(f"Run {run['run']} of {len(runs)}: {int(size) // MIB} MiB", markdown))
+            parts.append(_table(_mode_rows(modes, markdown), markdown))
+            checks = size_checks(modes)
+            if checks:
+                parts.append(_table(_check_rows(checks), markdown))
+        flat = flat_check(run.get("sizes", {}))
+        if flat is not None:
+            parts.append(_table(_check_rows([flat]), markdown))
+    if runs:
+        passed = sum(all(check.met for _, check in run_checks(run)) for run in runs)
+        parts.append(f"Copy targets met in {passed} of {len(runs)} runs.")
+    return parts
 
 
 def _other_tables(report: dict[str, Any], markdown: bool) -> list[str]:
@@ -264,17 +278,17 @@ def _other_tables(report: dict[str, Any], markdown: bool) -> list[str]:
         rows = [["worker concurrency", f"archives/s ({recordings} x {mib} MiB)", "MiB/s", "peak RSS MiB"]]
         rows += [[str(w), f"{a:.1f}", f"{m:.0f}", f"{p:.0f}"] for w, a, m, p in throughput]
         parts.append(_table(rows, markdown))
-    rate, seconds = ingress_rate(report), import_time(report)
+    events, seconds = ingress_rate(report), import_time(report)
     other = [["measure", "value"]]
-    if rate is not None:
-        other.append(["ingress validation (validate_payload, one core)", f"{rate:,.0f} events/s"])
+    if events is not None:
+        other.append(["ingress validation (validate_payload, one core)", f"{events:,.0f} events/s"])
     if seconds is not None:
         other.append(["import function_app (fresh interpreter)", f"{seconds * 1000:.0f} ms"])
     if len(other) > 1:
         parts.append(_table(other, markdown))
-    checks = check_targets(report)
+    checks = [c for c in check_targets(report) if not c[0].startswith("run ")]
     if checks:
-        rows = [["target", "measured", "met"]] + [[t, v, "yes" if ok else "NO"] for t, v, ok in checks]
+        rows = [["target", "measured", "met"]] + [[t, v, "pass" if ok else "FAIL"] for t, v, ok in checks]
         parts.append(_table(rows, markdown))
     return parts
 

@@ -1,7 +1,8 @@
 """Start the emulator as a child process and drive it: for tests, the demo and benchmarks.
 
 ``EmulatorProcess`` runs ``python -m archiver.dev.emulator`` on 127.0.0.1 with a temporary state
-dir and stops it on exit; ``EmulatorAdmin`` wraps the admin API (documents, calls, recordings,
+dir (over HTTPS with ``tls=True``: ``ca_file`` is then the throwaway CA to trust) and stops it
+on exit; ``EmulatorAdmin`` wraps the admin API (documents, calls, recordings,
 events, faults, stats) and signs raw calls to the service with the project's own HMAC signer.
 To drive the recording API with the official SDK instead, see ``archiver.dev.emulator.sdk``.
 """
@@ -12,6 +13,7 @@ import base64
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -47,11 +49,14 @@ class EmulatorAdmin:
         access_key: str | None = None,
         resource_host: str = DEFAULT_RESOURCE_HOST,
         timeout: float = 60.0,
+        ca_file: Path | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.access_key = access_key
         self.resource_host = resource_host
-        self.http = httpx.Client(timeout=timeout, trust_env=False)
+        # An https emulator's certificate comes from its own throwaway CA: trust that, and only that.
+        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
+        self.http = httpx.Client(timeout=timeout, trust_env=False, verify=verify)
 
     def close(self) -> None:
         self.http.close()
@@ -166,6 +171,7 @@ class EmulatorProcess:
         chunk_seconds: int | None = None,
         event_schema: str | None = None,
         port: int = 0,
+        tls: bool = False,
         extra_args: tuple[str, ...] = (),
         startup_timeout: float = STARTUP_TIMEOUT_SECONDS,
         keep_files: bool = False,
@@ -180,6 +186,7 @@ class EmulatorProcess:
         self._startup_timeout = startup_timeout
         self.url = ""
         self.pid = 0
+        self.ca_file: Path | None = None  # with tls: the CA that signed the emulator's certificate
         self.process: subprocess.Popen[bytes] | None = None
         self.args = [
             "--host", "127.0.0.1",
@@ -199,6 +206,8 @@ class EmulatorProcess:
         ):
             if value is not None:
                 self.args += [option, value]
+        if tls:
+            self.args.append("--tls")
         self.args += list(extra_args)
 
     @property
@@ -208,7 +217,9 @@ class EmulatorProcess:
         return f"endpoint=https://{self.resource_host}/;accesskey={self.access_key}"
 
     def admin(self) -> EmulatorAdmin:
-        return EmulatorAdmin(self.url, access_key=self.access_key, resource_host=self.resource_host)
+        return EmulatorAdmin(
+            self.url, access_key=self.access_key, resource_host=self.resource_host, ca_file=self.ca_file
+        )
 
     def start(self) -> EmulatorProcess:
         env = dict(os.environ)
@@ -236,6 +247,7 @@ class EmulatorProcess:
             time.sleep(0.05)
         ready = json.loads(self.ready_file.read_text(encoding="utf-8"))
         self.url, self.pid = ready["url"], ready["pid"]
+        self.ca_file = Path(ready["caFile"]) if "caFile" in ready else None
         return self
 
     def log_tail(self, lines: int = 40) -> str:

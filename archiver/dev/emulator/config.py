@@ -44,6 +44,8 @@ class EmulatorConfig:
     max_media_seconds: int = 30
     chunk_seconds: int | None = None  # split media into chunks of at most this long (None: one)
     event_schema: str = "eventgrid"  # the webhook's delivery schema: eventgrid | cloudevents
+    tls: bool = False  # serve HTTPS with a throwaway CA's certificate (archiver.dev.emulator.tls)
+    tls_names: tuple[str, ...] = ()  # more DNS names for that certificate
 
     @property
     def resource_name(self) -> str:

@@ -1,7 +1,9 @@
 """The HTTP request handler: parse, authenticate, dispatch, and send the response.
 
 Media goes out with ``socket.sendfile`` (zero-copy ``os.sendfile`` on Linux) straight from
-the file on disk, so multi-GB documents stream at disk speed with flat memory. The handler is
+the file on disk, so multi-GB documents stream at disk speed with flat memory; over TLS it is
+read and encrypted in large pieces (``sendfile`` cannot encrypt, and the standard library's
+fallback would send 8 KiB at a time). The handler is
 also where the transport-level faults happen: throttling and aborting with a TCP reset.
 """
 
@@ -10,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import socket
+import ssl
 import struct
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from archiver.dev.emulator import routes
@@ -25,6 +28,7 @@ from archiver.dev.emulator.http_types import Request, Response, error_response
 
 MAX_BODY_BYTES = 64 << 20
 _COPY_PIECE = 1 << 20
+TLS_HANDSHAKE_SECONDS = 30.0
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -34,9 +38,34 @@ class EmulatorServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
+    def __init__(
+        self, address: tuple[str, int], emulator: Emulator, tls: ssl.SSLContext | None = None
+    ) -> None:
         super().__init__(address, EmulatorRequestHandler)
         self.emulator = emulator
+        self.tls = tls
+
+    def finish_request(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
+    ) -> None:
+        """With TLS, the handshake happens here, on the connection's own thread.
+
+        Wrapping the listening socket instead would run every handshake on the accept loop,
+        where one slow or failing client would hold up all the others.
+        """
+        if self.tls is None or not isinstance(request, socket.socket):
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(TLS_HANDSHAKE_SECONDS)
+        try:
+            wrapped = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as exc:  # a client that refused our certificate, say
+            sys.stderr.write(f"emulator: TLS handshake with {client_address} failed: {exc}\n")
+            return
+        try:
+            super().finish_request(wrapped, client_address)
+        finally:
+            self.shutdown_request(wrapped)  # the plain socket it came from is detached
 
 
 class EmulatorRequestHandler(BaseHTTPRequestHandler):
@@ -170,8 +199,10 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
     def _send_file(self, source: BinaryIO, offset: int, count: int, rate: int | None) -> int:
         if count <= 0:
             return 0  # socket.sendfile would read a count of 0 as "to the end of the file"
-        if rate is None:
+        if rate is None and not isinstance(self.connection, ssl.SSLSocket):
             return int(self.connection.sendfile(source, offset, count))
+        if rate is None:
+            return self._send_file_tls(source, offset, count)
         source.seek(offset)
         sent = 0
         while sent < count:
@@ -179,6 +210,20 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             if not piece:
                 break
             sent += self._send_bytes(piece, rate)
+        return sent
+
+    def _send_file_tls(self, source: BinaryIO, offset: int, count: int) -> int:
+        """Read into one reused buffer and encrypt from it: no per-piece allocation."""
+        source.seek(offset)
+        buffer = bytearray(_COPY_PIECE)
+        view = memoryview(buffer)
+        sent = 0
+        while sent < count:
+            read = source.readinto(view[: min(count - sent, _COPY_PIECE)])  # type: ignore[attr-defined]
+            if not read:
+                break
+            self.connection.sendall(view[:read])
+            sent += read
         return sent
 
     def _send_bytes(self, data: bytes, rate: int | None) -> int:

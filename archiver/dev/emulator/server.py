@@ -1,8 +1,9 @@
 """Command line entry point: ``python -m archiver.dev.emulator`` (or ``python -m archiver.dev emulator``).
 
 Binds to loopback only, announces its URL (ready file and an ``EMULATOR_READY`` line) once
-it is listening, and stops cleanly on SIGTERM or SIGINT (removing the ready file, so a stale
-one never points at a dead port).
+it is listening (with ``--tls``, an ``https://`` URL and, in the ready file, the throwaway CA
+to trust), and stops cleanly on SIGTERM or SIGINT (removing the ready file, so a stale one
+never points at a dead port).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
 from archiver.acs_auth import InvalidAccessKey, decode_access_key
 from archiver.dev.emulator.app import Emulator
@@ -21,6 +23,7 @@ from archiver.dev.emulator.config import EmulatorConfig, check_loopback_url, is_
 from archiver.dev.emulator.events import EVENT_GRID_SCHEMA, SCHEMAS
 from archiver.dev.emulator.files import write_json_atomic
 from archiver.dev.emulator.handler import EmulatorServer
+from archiver.dev.emulator.tls import TlsFiles, make_certificates, server_context, server_names
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=EVENT_GRID_SCHEMA,
         help="schema of the webhook's deliveries (default eventgrid); both are written to the state dir",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a certificate from a throwaway CA made at start-up (ca.pem in the state"
+        " dir, named in the ready file); it covers *.asm.skype.com, *.asyncgw.teams.microsoft.com,"
+        " the resource host, the public URL's host, localhost and 127.0.0.1",
+    )
+    parser.add_argument(
+        "--tls-name",
+        action="append",
+        default=[],
+        help="another DNS name for the certificate (repeatable)",
+    )
     return parser
 
 
@@ -70,6 +86,8 @@ def parse_config(argv: list[str] | None) -> EmulatorConfig:
         parser.error("--max-media-seconds must be at least 1")
     if args.chunk_seconds is not None and args.chunk_seconds < 1:
         parser.error("--chunk-seconds must be at least 1")
+    if args.tls_name and not args.tls:
+        parser.error("--tls-name needs --tls")
     try:
         decode_access_key(args.access_key)
         if args.webhook_url:
@@ -89,15 +107,28 @@ def parse_config(argv: list[str] | None) -> EmulatorConfig:
         max_media_seconds=args.max_media_seconds,
         chunk_seconds=args.chunk_seconds,
         event_schema=args.event_schema,
+        tls=args.tls,
+        tls_names=tuple(args.tls_name),
     )
+
+
+def _certificates(config: EmulatorConfig) -> TlsFiles | None:
+    """With ``--tls``: a fresh CA and server certificate in the state dir (``tls/``)."""
+    if not config.tls:
+        return None
+    extra = list(config.tls_names)
+    if config.public_url:
+        extra.append(urlsplit(config.public_url).hostname or "")
+    return make_certificates(config.state_dir / "tls", server_names(config.resource_host, tuple(extra)))
 
 
 def main(argv: list[str] | None = None) -> int:
     config = parse_config(argv)
     emulator = Emulator(config)
-    server = EmulatorServer((config.host, config.port), emulator)
+    tls = _certificates(config)
+    server = EmulatorServer((config.host, config.port), emulator, server_context(tls) if tls else None)
     port = server.server_address[1]
-    url = f"http://{config.host}:{port}"
+    url = f"{'https' if tls else 'http'}://{config.host}:{port}"
     emulator.public_url = config.public_url or url
     emulator.url = url
 
@@ -111,8 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     serving = threading.Thread(target=server.serve_forever, name="emulator-http", daemon=True)
     serving.start()
     if config.ready_file is not None:
-        write_json_atomic(config.ready_file, {"url": url, "pid": os.getpid()})
-    print(f"EMULATOR_READY {url}", flush=True)
+        ready = {"url": url, "pid": os.getpid()} | ({"caFile": str(tls.ca_file)} if tls else {})
+        write_json_atomic(config.ready_file, ready)
+    print(f"EMULATOR_READY {url}" + (f" ca={tls.ca_file}" if tls else ""), flush=True)
     try:
         while not stopping.wait(0.5):
             pass
