@@ -29,6 +29,7 @@ from archiver.errors import (
     SourceUnavailable,
 )
 from archiver.settings import Settings
+from archiver.transport import SourceTransport
 from archiver.urls import check_source_url
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ class SourceClient:
         self._credential = credential
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
-        inner: httpx.BaseTransport = transport or httpx.HTTPTransport(
+        inner: httpx.BaseTransport = transport or SourceTransport(
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8)
         )
         if settings.local_source_url:
