@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import sys
 
-USAGE = """usage: python -m archiver.dev {demo,emulator,bench} [options]
+USAGE = """usage: python -m archiver.dev {demo,emulator,bench,burst} [options]
 
   demo      record two calls on local services (Azurite + the ACS emulator) and archive them
             through the Function App's own functions, then print what landed where
   emulator  run the local ACS recording emulator in the foreground (--help for options)
   bench     the copy benchmark on the local stack (--help for options; see BENCHMARKS.md)
+  burst     a burst of recordings through both functions with N workers (--help for options)
 """
 
 
@@ -32,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
         from archiver.dev.bench import main as bench_main
 
         return bench_main(rest)
+    if command == "burst":
+        from archiver.dev.bench.burst import main as burst_main
+
+        return burst_main(rest)
     print(USAGE, file=sys.stderr if command not in ("-h", "--help") else sys.stdout, end="")
     return 0 if command in ("-h", "--help") else 2
 
