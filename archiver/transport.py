@@ -1,60 +1,152 @@
-"""The source's HTTP transport: httpx's own, reading a TLS body in fewer, larger pieces.
+"""The source's HTTP transport: httpx's own, with TLS read from the socket in large chunks.
 
-A TLS socket's ``recv`` returns at most one TLS record (16 KiB), so httpx hands a media body
-over in 16 KiB pieces, and every piece climbs through httpcore, h11 and httpx, then through
-the copy (CRC64, block fill): a quarter of the copy's download CPU was that climb, per record.
-Here each read first waits for data as httpcore always does, then also takes, without
-waiting, the records that have already arrived, up to the size httpcore asked for (64 KiB).
-Nothing else changes: same pool, limits, TLS verification, timeouts and error mapping.
+Through ``ssl.SSLSocket`` every TLS record (at most 16 KiB) costs OpenSSL two ``read``
+system calls and every ``recv`` hands httpx one record: for a media body that is four
+system calls and one climb through httpcore, h11 and httpx per 16 KiB, a third of the copy's
+download CPU. Here TLS runs over memory BIOs, as asyncio runs it: the socket is read 1 MiB at
+a time into the incoming BIO and records are decrypted from memory, so a read returns every
+record that has already arrived (up to what httpcore asks for) and blocks only when none has.
+The TLS itself is Python's: same ``SSLContext`` (certificates verified, SNI, hostname checked
+during the handshake), same pool, limits and timeouts, and socket errors mapped to httpcore's
+as its own streams map them.
 """
 
 from __future__ import annotations
 
+import select
+import socket
 import ssl
 from collections.abc import Iterable
 
 import httpcore
 import httpx
 
+RAW_READ_BYTES = 1024 * 1024
 
-def _waiting_records(sock: ssl.SSLSocket, want: int, timeout: float | None) -> list[bytes]:
-    """Records already received on ``sock``, up to ``want`` bytes, without blocking.
 
-    Stops at the first thing that is not a waiting record: nothing there yet, the end of the
-    stream, or an error. What was collected is returned either way, and the next (blocking)
-    read meets the same condition and reports it through httpcore's own error mapping, so an
-    error can never cost bytes already received.
-    """
-    pieces: list[bytes] = []
-    sock.setblocking(False)
-    try:
-        while want > 0:
+class _TlsStream(httpcore.NetworkStream):
+    """TLS over a connected socket through memory BIOs."""
+
+    def __init__(self, sock: socket.socket, context: ssl.SSLContext, server_hostname: str | None) -> None:
+        self._sock = sock
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=server_hostname)
+        self._raw = bytearray(RAW_READ_BYTES)
+
+    # Moving bytes between the socket and the BIOs -------------------------------------
+
+    def _flush(self, timeout: float | None) -> None:
+        data = self._outgoing.read()
+        if data:
             try:
-                piece = sock.recv(want)
-            except OSError:  # SSLWantReadError (nothing waiting), EOF, reset: all end the batch
+                self._sock.settimeout(timeout)
+                self._sock.sendall(data)
+            except TimeoutError as exc:
+                raise httpcore.WriteTimeout(exc) from exc
+            except OSError as exc:
+                raise httpcore.WriteError(exc) from exc
+
+    def _receive(self, timeout: float | None) -> None:
+        """Wait for bytes from the socket and feed them to TLS (end of stream included)."""
+        try:
+            self._sock.settimeout(timeout)
+            count = self._sock.recv_into(self._raw)
+        except TimeoutError as exc:
+            raise httpcore.ReadTimeout(exc) from exc
+        except OSError as exc:
+            raise httpcore.ReadError(exc) from exc
+        if count:
+            self._incoming.write(memoryview(self._raw)[:count])
+        else:
+            self._incoming.write_eof()
+
+    def handshake(self, timeout: float | None) -> _TlsStream:
+        while True:
+            try:
+                self._tls.do_handshake()
                 break
+            except ssl.SSLWantReadError:
+                self._flush(timeout)
+                self._receive(timeout)
+            except (ssl.SSLError, httpcore.ReadError) as exc:  # certificate refused, protocol, reset
+                raise httpcore.ConnectError(exc) from exc
+            except httpcore.ReadTimeout as exc:
+                raise httpcore.ConnectTimeout(exc) from exc
+        self._flush(timeout)
+        return self
+
+    # httpcore's NetworkStream -----------------------------------------------------------
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        """Every decrypted byte already here, up to ``max_bytes``; waits only if there is none.
+
+        b"" at the end of the stream, as ``SSLSocket`` with ragged EOFs suppressed returns it.
+        """
+        pieces: list[bytes] = []
+        wanted = max_bytes
+        while wanted > 0:
+            try:
+                piece = self._tls.read(wanted)
+            except ssl.SSLWantReadError:
+                if pieces:
+                    break
+                self._receive(timeout)
+                continue
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                break
+            except ssl.SSLError as exc:  # a damaged or forged record
+                raise httpcore.ReadError(exc) from exc
             if not piece:
                 break
             pieces.append(piece)
-            want -= len(piece)
-    finally:
-        sock.settimeout(timeout)
-    return pieces
+            wanted -= len(piece)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        view = memoryview(buffer)
+        while view:
+            try:
+                written = self._tls.write(view)
+            except ssl.SSLWantReadError:  # the peer must speak first (a key update)
+                self._flush(timeout)
+                self._receive(timeout)
+                continue
+            except ssl.SSLError as exc:
+                raise httpcore.WriteError(exc) from exc
+            view = view[written:]
+            self._flush(timeout)
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        raise httpcore.UnsupportedProtocol("TLS inside TLS (an HTTPS proxy) is not supported")
+
+    def get_extra_info(self, info: str) -> object:
+        if info == "ssl_object":
+            return self._tls
+        if info == "socket":
+            return self._sock
+        if info == "client_addr":
+            return self._sock.getsockname()
+        if info == "server_addr":
+            return self._sock.getpeername()
+        if info == "is_readable":  # an idle pooled connection the server closed or wrote to
+            return self._incoming.pending > 0 or bool(select.select([self._sock], [], [], 0)[0])
+        return None
 
 
-class _BatchedStream(httpcore.NetworkStream):
-    """A network stream whose reads on TLS return every record that is already there."""
+class _TcpStream(httpcore.NetworkStream):
+    """httpcore's plain socket stream, upgraded to ``_TlsStream`` instead of ``SSLSocket``."""
 
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        data = self._inner.read(max_bytes, timeout)  # blocks, with httpcore's own error mapping
-        sock = self._inner.get_extra_info("socket")
-        if not data or len(data) >= max_bytes or not isinstance(sock, ssl.SSLSocket):
-            return data
-        more = _waiting_records(sock, max_bytes - len(data), timeout)
-        return b"".join([data, *more]) if more else data
+        return self._inner.read(max_bytes, timeout)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, timeout)
@@ -65,14 +157,19 @@ class _BatchedStream(httpcore.NetworkStream):
     def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> httpcore.NetworkStream:
-        return _BatchedStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+        sock = self._inner.get_extra_info("socket")
+        try:
+            return _TlsStream(sock, ssl_context, server_hostname).handshake(timeout)
+        except BaseException:
+            self._inner.close()
+            raise
 
     def get_extra_info(self, info: str) -> object:
         return self._inner.get_extra_info(info)
 
 
-class _BatchedBackend(httpcore.NetworkBackend):
-    """httpcore's synchronous backend, with every stream it opens batched."""
+class _Backend(httpcore.NetworkBackend):
+    """httpcore's synchronous backend, whose connections do TLS through ``_TlsStream``."""
 
     def __init__(self) -> None:
         self._inner = httpcore.SyncBackend()
@@ -85,14 +182,14 @@ class _BatchedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        return _BatchedStream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+        return _TcpStream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
 
 
 class SourceTransport(httpx.HTTPTransport):
-    """``httpx.HTTPTransport`` (TLS verified, environment trusted) over the batched backend.
+    """``httpx.HTTPTransport`` (TLS verified, environment trusted) over the chunked-TLS backend.
 
     httpx builds its connection pool without a way to name the network backend, so the pool
     is rebuilt here with the same settings plus the backend (pinned httpx <0.29; the tests
@@ -107,5 +204,5 @@ class SourceTransport(httpx.HTTPTransport):
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_BatchedBackend(),
+            network_backend=_Backend(),
         )
