@@ -14,19 +14,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+if TYPE_CHECKING:  # rich is imported only when a bar is drawn: scripts and workers never pay for it
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 
 def wanted(*, json_output: bool = False, stream: TextIO | None = None) -> bool:
@@ -53,10 +45,22 @@ class Bar:
 
 def terminal() -> Console:
     """Where bars are drawn: standard error, so standard output stays the command's result."""
+    from rich.console import Console
+
     return Console(stderr=True)
 
 
 def _display(console: Console, *, count: bool) -> Progress:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     amount = MofNCompleteColumn() if count else DownloadColumn()
     columns = [TextColumn("{task.description}"), BarColumn(), amount]
     if not count:

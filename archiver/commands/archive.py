@@ -19,8 +19,9 @@ from archiver.worker import give_up
 def _archive_job(runtime: Runtime, job: RecordingJob, summary: dict[str, Any]) -> int:
     """Archive one chunk, with a progress bar of its media on a terminal; 0, 1 or 2 as ``run``."""
     label = f"chunk {job.chunk.index} of call {job.recording.call_id[:16]}"
-    with progress.bar(label, total=None, enabled=progress.wanted()) as bar:
-        runtime.source.on_media = bar.update
+    shown = progress.wanted()
+    with progress.bar(label, total=None, enabled=shown) as bar:
+        runtime.source.on_media = bar.update if shown else None
         try:
             result = runtime.archiver.archive(job)
         except PermanentError as exc:
