@@ -465,10 +465,11 @@ class BurstRun:
             "rss_ready": self.tally.ready.get(name, {}).get("rss", 0),
             "peak_rss": summary.get("peak_rss", 0),
             "stopped_cleanly": bool(summary),
+            # A worker that got no message (a small burst taken whole by the other) counted
+            # nothing: its counters are zeros, not missing.
             **{
-                key: summary[key]
+                key: summary.get(key, 0) if summary else 0
                 for key in ("cpu_seconds", "invocations", "succeeded", "raised", "poisoned")
-                if key in summary
             },
         }
 
