@@ -48,6 +48,7 @@ from archiver.dev.bench.burst_plan import (
     make_plan,
 )
 from archiver.dev.bench.burst_verify import Expected, Verdict, leftovers, verify_archive
+from archiver.dev.bench.child import process_cpu_seconds
 from archiver.dev.bench.stack import BenchStack, run_child
 from archiver.dev.emulator.client import EmulatorAdmin
 from archiver.dev.stack import PROJECT_ROOT, Azurite, stop_process
@@ -373,11 +374,7 @@ def server_cpu(pids: dict[str, int]) -> dict[str, float]:
     machine = psutil.cpu_times()
     seconds = {"machine": float(machine.user + machine.system + getattr(machine, "nice", 0.0))}
     for name, pid in pids.items():
-        try:
-            times = psutil.Process(pid).cpu_times()
-            seconds[name] = float(times.user + times.system)
-        except psutil.Error:
-            seconds[name] = 0.0
+        seconds[name] = process_cpu_seconds(pid)
     return seconds
 
 

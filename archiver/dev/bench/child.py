@@ -81,7 +81,7 @@ class Measured:
 
     def __enter__(self) -> Measured:
         self.rss_before = rss_bytes()
-        self._server_cpu = {name: _server_cpu(pid) for name, pid in self._servers.items()}
+        self._server_cpu = {name: process_cpu_seconds(pid) for name, pid in self._servers.items()}
         self._cpu = _cpu()
         self._started = time.perf_counter()
         return self
@@ -90,7 +90,7 @@ class Measured:
         self.seconds = time.perf_counter() - self._started
         self.cpu_seconds = _cpu() - self._cpu
         self.server_cpu_seconds = {
-            name: _server_cpu(pid) - self._server_cpu[name] for name, pid in self._servers.items()
+            name: process_cpu_seconds(pid) - self._server_cpu[name] for name, pid in self._servers.items()
         }
 
     def result(self, **values: Any) -> dict[str, Any]:
@@ -104,7 +104,8 @@ class Measured:
         }
 
 
-def _server_cpu(pid: int) -> float:
+def process_cpu_seconds(pid: int) -> float:
+    """User+system CPU seconds so far of another process (a server); 0 once it is gone."""
     import psutil
 
     try:

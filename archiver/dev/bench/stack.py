@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from archiver.dev.bench.child import process_cpu_seconds
 from archiver.dev.emulator.client import EmulatorAdmin, EmulatorProcess
 from archiver.dev.stack import PROJECT_ROOT, Azurite
 
@@ -163,16 +164,6 @@ class ProcessFigures:
         return self.cpu_user + self.cpu_sys
 
 
-def _server_cpu(pid: int) -> float:
-    import psutil
-
-    try:
-        times = psutil.Process(pid).cpu_times()
-    except psutil.Error:
-        return 0.0
-    return float(times.user + times.system)
-
-
 def measure_process(
     argv: list[str],
     env: dict[str, str],
@@ -190,7 +181,7 @@ def measure_process(
     servers = servers or {}
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         out = Path(scratch) / "figures.json"
-        before = {name: _server_cpu(pid) for name, pid in servers.items()}
+        before = {name: process_cpu_seconds(pid) for name, pid in servers.items()}
         process = subprocess.run(  # noqa: S603 - our own launcher and argument list
             [sys.executable, "-I", "-S", "-c", _LAUNCHER, json.dumps(argv), str(out)],
             input=stdin,
@@ -201,7 +192,7 @@ def measure_process(
             timeout=timeout,
             check=False,
         )
-        after = {name: _server_cpu(pid) for name, pid in servers.items()}
+        after = {name: process_cpu_seconds(pid) for name, pid in servers.items()}
         if process.returncode != 0 or not out.exists():
             raise ChildFailed(f"the launcher failed ({process.returncode}):\n{process.stderr[-4000:]}")
         figures = json.loads(out.read_text(encoding="ascii"))
