@@ -160,3 +160,43 @@ def test_a_certificate_for_another_name_is_refused(
     with _client(tls_files, monkeypatch) as client, pytest.raises(httpx.ConnectError):
         request = client.build_request("GET", url + "/media", extensions={"sni_hostname": "evil.example.com"})
         client.send(request)
+
+
+def test_a_body_that_stalls_ends_in_a_read_timeout(
+    server: Callable[[Callable[[ssl.SSLSocket], None]], str],
+    tls_files: TlsFiles,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The source's read timeout still applies under TLS: a stalled body is an error, not a hang."""
+    release = threading.Event()
+
+    def answer(conn: ssl.SSLSocket) -> None:
+        conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {len(BODY)}\r\n\r\n".encode() + BODY[:1000])
+        release.wait(10)
+
+    url = server(answer)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_files.ca_file))
+    client = httpx.Client(transport=SourceTransport(httpx.Limits()), timeout=httpx.Timeout(0.5))
+    try:
+        with pytest.raises(httpx.ReadTimeout):
+            _get(client, url)
+    finally:
+        release.set()
+        client.close()
+
+
+def test_a_connection_cut_mid_body_is_a_transport_error(
+    server: Callable[[Callable[[ssl.SSLSocket], None]], str],
+    tls_files: TlsFiles,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cut after part of the body surfaces as httpx's transport error, which the source resumes."""
+
+    def answer(conn: ssl.SSLSocket) -> None:
+        conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {len(BODY)}\r\n\r\n".encode() + BODY[:100_000])
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        conn.close()  # linger 0: a reset, not a clean close
+
+    url = server(answer)
+    with _client(tls_files, monkeypatch) as client, pytest.raises(httpx.TransportError):
+        _get(client, url)
