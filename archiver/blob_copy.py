@@ -5,11 +5,11 @@ commits, metadata and lease never touch an immutable archive; ``write_once.publi
 creates the archive blob from it in one commit.
 
 Memory is at most ``block_size x (concurrency + 3)`` whatever the file size: one block
-filling, ``concurrency`` staging, two waiting for the hashers. Blocks are staged in parallel
+filling, ``concurrency`` staging, two waiting for the digests. Blocks are staged in parallel
 while the next block downloads, each with the CRC64 the service checks it against on arrival
-(hardware-accelerated: a fiftieth of an MD5's CPU). The whole-file SHA-256 and MD5 run on a thread each
-(hashlib releases the GIL), so download, both digests and upload overlap, and the copy waits
-for the slowest of them, not for their sum.
+(hardware-accelerated, ~0.02 ms per MiB). The whole-file SHA-256 and MD5 run on a thread
+each (hashlib releases the GIL), so download, both digests and upload overlap, and the copy
+waits for the slowest of them, not for their sum.
 
 Resuming: once the source has announced its size, the attempt commits an empty block list
 carrying that size in the staging blob's metadata. Blocks staged after that survive the
