@@ -62,48 +62,48 @@ class _Hasher:
 
     Each digest is serial by nature but independent of the other, and hashlib releases the GIL
     for large buffers: on two threads the copy waits for the slower one (MD5), not for both.
-    At most ``backlog`` blocks wait for hashing, so a slow hash cannot make memory grow.
+    Each digest has ``backlog`` slots, so at most that many blocks wait for the slower one and
+    a slow hash cannot make memory grow.
     """
 
     def __init__(self, backlog: int = 2) -> None:
         self.sha256 = hashlib.sha256()
         self.md5 = hashlib.md5(usedforsecurity=False)
-        self._pools = [
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hash-{name}") for name in ("sha256", "md5")
-        ]
-        self._slots = threading.Semaphore(backlog)
-        self._last: list[Future[None]] = []
+        self._lanes = [_Lane(self.sha256.update, "sha256", backlog), _Lane(self.md5.update, "md5", backlog)]
 
     def add(self, data: bytes | bytearray) -> None:
-        self._slots.acquire()
-        self._last = [
-            self._pools[0].submit(self.sha256.update, data),
-            self._pools[1].submit(self.md5.update, data),
-        ]
-        _when_all_done(self._last, self._slots.release)
+        for lane in self._lanes:
+            lane.add(data)
 
     def finish(self) -> tuple[str, str]:
-        for future in self._last:
-            future.result()
-        for pool in self._pools:
-            pool.shutdown()
+        for lane in self._lanes:
+            lane.finish()
         return self.sha256.hexdigest(), base64.b64encode(self.md5.digest()).decode()
 
 
-def _when_all_done(futures: list[Future[None]], then: Callable[[], None]) -> None:
-    """Call ``then`` once, after the last of ``futures`` has finished (however it finished)."""
-    remaining = [len(futures)]
-    lock = threading.Lock()
+class _Lane:
+    """One digest's thread: its updates in order, at most ``backlog`` of them waiting."""
 
-    def one_done(_: Future[None]) -> None:
-        with lock:
-            remaining[0] -= 1
-            last = remaining[0] == 0
-        if last:
-            then()
+    def __init__(self, update: Callable[[bytes | bytearray], None], name: str, backlog: int) -> None:
+        self._update = update
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hash-{name}")
+        self._slots = threading.Semaphore(backlog)
+        self._last: Future[None] | None = None
 
-    for future in futures:
-        future.add_done_callback(one_done)
+    def _run(self, data: bytes | bytearray) -> None:
+        try:
+            self._update(data)
+        finally:
+            self._slots.release()
+
+    def add(self, data: bytes | bytearray) -> None:
+        self._slots.acquire()
+        self._last = self._pool.submit(self._run, data)
+
+    def finish(self) -> None:
+        if self._last is not None:
+            self._last.result()
+        self._pool.shutdown()
 
 
 class BlobLease:

@@ -135,8 +135,11 @@ class Settings(BaseModel):
         if url is None:
             return None
         parts = urlsplit(url)
-        loopback = bool(parts.hostname) and is_loopback_host(parts.hostname or "")
-        if parts.scheme not in ("http", "https") or not loopback:
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or not is_loopback_host(parts.hostname)
+        ):
             raise ValueError("must be an http:// or https:// URL on a loopback address (development only)")
         return f"{parts.scheme}://{parts.netloc}"
 

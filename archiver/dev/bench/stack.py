@@ -164,6 +164,22 @@ class ProcessFigures:
         return self.cpu_user + self.cpu_sys
 
 
+def _python(
+    args: list[str], env: dict[str, str], stdin: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """This interpreter on ``args`` in the project root; its output captured, its exit code kept."""
+    return subprocess.run(  # noqa: S603 - our own interpreter and argument list
+        [sys.executable, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def measure_process(
     argv: list[str],
     env: dict[str, str],
@@ -182,16 +198,7 @@ def measure_process(
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         out = Path(scratch) / "figures.json"
         before = {name: process_cpu_seconds(pid) for name, pid in servers.items()}
-        process = subprocess.run(  # noqa: S603 - our own launcher and argument list
-            [sys.executable, "-I", "-S", "-c", _LAUNCHER, json.dumps(argv), str(out)],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=PROJECT_ROOT,
-            timeout=timeout,
-            check=False,
-        )
+        process = _python(["-I", "-S", "-c", _LAUNCHER, json.dumps(argv), str(out)], env, stdin, timeout)
         after = {name: process_cpu_seconds(pid) for name, pid in servers.items()}
         if process.returncode != 0 or not out.exists():
             raise ChildFailed(f"the launcher failed ({process.returncode}):\n{process.stderr[-4000:]}")
@@ -212,16 +219,7 @@ def run_child(
     spec: dict[str, Any], env: dict[str, str], *, timeout: float = CHILD_TIMEOUT_SECONDS
 ) -> dict[str, Any]:
     """Run one measurement in a fresh interpreter and return what it printed."""
-    process = subprocess.run(
-        [sys.executable, "-m", "archiver.dev.bench.child"],
-        input=json.dumps(spec),
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=PROJECT_ROOT,
-        timeout=timeout,
-        check=False,
-    )
+    process = _python(["-m", "archiver.dev.bench.child"], env, json.dumps(spec), timeout)
     if process.returncode != 0:
         raise ChildFailed(f"{spec['mode']} exited with {process.returncode}:\n{process.stderr[-4000:]}")
     lines = [line for line in process.stdout.splitlines() if line.startswith("{")]
@@ -243,7 +241,3 @@ def import_seconds(module: str = "function_app") -> float:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, check=True
     )
     return float(output.stdout.strip().splitlines()[-1])
-
-
-def project_root() -> Path:
-    return PROJECT_ROOT
