@@ -4,12 +4,11 @@ The staging blob lives outside the archive container (``archive-staging``), so i
 commits, metadata and lease never touch an immutable archive; ``write_once.publish`` then
 creates the archive blob from it in one commit.
 
-Memory is at most ``block_size x (concurrency + 3)`` whatever the file size: one block
-filling, ``concurrency`` staging, two waiting for the digests. Blocks are staged in parallel
-while the next block downloads, each with the CRC64 the service checks it against on arrival
-(hardware-accelerated, ~0.02 ms per MiB). The whole-file SHA-256 and MD5 run on a thread
-each (hashlib releases the GIL), so download, both digests and upload overlap, and the copy
-waits for the slowest of them, not for their sum.
+Memory is at most ``chunk_memory_bound(block_size, concurrency)`` whatever the file size: one
+block filling (and being hashed), ``concurrency`` staging. Blocks are staged in parallel while
+the next block downloads, each with the CRC64 the service checks it against on arrival
+(hardware-accelerated, ~0.02 ms per MiB). The whole-file SHA-256 and MD5 are computed on the
+download thread as each block fills (``archiver.digests`` says why not on threads of their own).
 
 Resuming: once the source has announced its size, the attempt commits an empty block list
 carrying that size in the staging blob's metadata. Blocks staged after that survive the
@@ -21,7 +20,6 @@ asks the source only for the rest with a Range request.
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -34,6 +32,7 @@ from awscrt.checksums import crc64nvme
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobBlock, BlobClient, BlobLeaseClient, ContentSettings
 
+from archiver.digests import Digests
 from archiver.errors import ArchiveBusy, TransientError
 from archiver.write_once import SourceAccess, Verified, already_published, publish, verify
 
@@ -53,57 +52,13 @@ class CopyResult:
     source_requests: int
 
 
+def chunk_memory_bound(block_size: int, concurrency: int) -> int:
+    """Bytes of media one copy holds at most: the block filling plus those being staged."""
+    return block_size * (concurrency + 1)
+
+
 def block_id(index: int) -> str:
     return base64.b64encode(f"blk-{index:08d}".encode()).decode()
-
-
-class _Hasher:
-    """SHA-256 and MD5 over the blocks in order, each digest on its own background thread.
-
-    Each digest is serial by nature but independent of the other, and hashlib releases the GIL
-    for large buffers: on two threads the copy waits for the slower one (MD5), not for both.
-    Each digest has ``backlog`` slots, so at most that many blocks wait for the slower one and
-    a slow hash cannot make memory grow.
-    """
-
-    def __init__(self, backlog: int = 2) -> None:
-        self.sha256 = hashlib.sha256()
-        self.md5 = hashlib.md5(usedforsecurity=False)
-        self._lanes = [_Lane(self.sha256.update, "sha256", backlog), _Lane(self.md5.update, "md5", backlog)]
-
-    def add(self, data: bytes | bytearray) -> None:
-        for lane in self._lanes:
-            lane.add(data)
-
-    def finish(self) -> tuple[str, str]:
-        for lane in self._lanes:
-            lane.finish()
-        return self.sha256.hexdigest(), base64.b64encode(self.md5.digest()).decode()
-
-
-class _Lane:
-    """One digest's thread: its updates in order, at most ``backlog`` of them waiting."""
-
-    def __init__(self, update: Callable[[bytes | bytearray], None], name: str, backlog: int) -> None:
-        self._update = update
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hash-{name}")
-        self._slots = threading.Semaphore(backlog)
-        self._last: Future[None] | None = None
-
-    def _run(self, data: bytes | bytearray) -> None:
-        try:
-            self._update(data)
-        finally:
-            self._slots.release()
-
-    def add(self, data: bytes | bytearray) -> None:
-        self._slots.acquire()
-        self._last = self._pool.submit(self._run, data)
-
-    def finish(self) -> None:
-        if self._last is not None:
-            self._last.result()
-        self._pool.shutdown()
 
 
 class BlobLease:
@@ -205,10 +160,10 @@ def _checkpoint(blob: BlobClient, lease: BlobLeaseClient, block_size: int) -> _C
     return _Checkpoint(count, count * block_size, total)
 
 
-def _rehash_prefix(blob: BlobClient, length: int, hasher: _Hasher) -> None:
+def _rehash_prefix(blob: BlobClient, length: int, digests: Digests) -> None:
     if length:
         for piece in blob.download_blob(offset=0, length=length).chunks():
-            hasher.add(piece)
+            digests.add(piece)
 
 
 class _Stager:
@@ -324,17 +279,17 @@ def _copy_to_staging(
     if mark.bytes == 0 and source.total is not None:
         # Record which source version the blocks staged from now on belong to.
         _commit(staging, lease, [], metadata={META_TOTAL: str(source.total), META_BLOCK: str(block_size)})
-    hasher = _Hasher()
-    _rehash_prefix(staging, mark.bytes, hasher)
+    digests = Digests()
+    _rehash_prefix(staging, mark.bytes, digests)
     ids = [block_id(i) for i in range(mark.blocks)]
     stager = _Stager(staging, lease, concurrency)
     try:
-        size = _stream_blocks(source, block_size, mark.bytes, hasher=hasher, stager=stager, ids=ids)
+        size = _stream_blocks(source, block_size, mark.bytes, digests=digests, stager=stager, ids=ids)
         stager.drain()
     finally:
         stager.close()
         source.close()
-    sha256, md5 = hasher.finish()
+    sha256, md5 = digests.sha256, digests.md5
     _check_length(size, source.total)
     _commit(
         staging,
@@ -404,7 +359,7 @@ class _Block:
 
 
 def _stream_blocks(
-    source: SourceStream, block_size: int, start: int, *, hasher: _Hasher, stager: _Stager, ids: list[str]
+    source: SourceStream, block_size: int, start: int, *, digests: Digests, stager: _Stager, ids: list[str]
 ) -> int:
     """Cut the download into blocks, hash and stage each; returns the size copied so far.
 
@@ -416,7 +371,7 @@ def _stream_blocks(
 
     def flush(done: _Block) -> None:
         nonlocal size
-        hasher.add(done.data)
+        digests.add(done.data)
         stager.submit(len(ids), done.data)
         ids.append(block_id(len(ids)))
         size += len(done.data)
@@ -450,9 +405,9 @@ def _already_copied(blob: BlobClient, mark: _Checkpoint) -> CopyResult | None:
     None if the staged bytes no longer match the SHA-256 recorded with them: then the copy
     starts over from the source, which still exists (the staging blob is only a work copy).
     """
-    hasher = _Hasher()
-    _rehash_prefix(blob, mark.bytes, hasher)
-    sha256, md5 = hasher.finish()
+    digests = Digests()
+    _rehash_prefix(blob, mark.bytes, digests)
+    sha256, md5 = digests.sha256, digests.md5
     if sha256 != mark.complete_sha256:
         log.warning("the staged copy does not match its recorded SHA-256; copying again from the source")
         return None

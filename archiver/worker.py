@@ -17,18 +17,20 @@ import random
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from archiver import layout, logs
 from archiver.errors import ArchiveBusy, ConfigurationError, PermanentError, RecordingLost, TransientError
-from archiver.jobqueue import JobQueue
 from archiver.jobs import RecordingJob
 from archiver.pipeline import Archiver, ChunkResult
 from archiver.records import FailedJobRecord
 from archiver.settings import Settings
 from archiver.store import ArchiveStore, now_utc
+
+if TYPE_CHECKING:  # the CLI's archive command uses give_up without loading the queue SDK
+    from archiver.jobqueue import JobQueue
 
 log = logging.getLogger("archiver.worker")
 

@@ -16,7 +16,6 @@ manifest, or a concurrent worker), it is accepted only if it is byte-for-byte wh
 from __future__ import annotations
 
 import base64
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobClient
 
+from archiver.digests import Digests
 from archiver.errors import PermanentError, TransientError
 
 COPY_TIMEOUT = 600.0  # seconds a pending server-side copy is waited for before a retry
@@ -101,10 +101,9 @@ def already_published(final: BlobClient) -> Verified | None:
         props = final.get_blob_properties()
     except ResourceNotFoundError:
         return None
-    sha256, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    digests = Digests()
     for piece in final.download_blob().chunks():
-        sha256.update(piece)
-        md5.update(piece)
-    verified = Verified(props.size, sha256.hexdigest(), base64.b64encode(md5.digest()).decode())
+        digests.add(piece)
+    verified = Verified(props.size, digests.sha256, digests.md5)
     verify(final, verified.size, verified.md5)
     return verified

@@ -21,6 +21,7 @@ from types import TracebackType
 import psutil
 import pytest
 
+from archiver.blob_copy import chunk_memory_bound
 from archiver.dev.emulator.client import EmulatorProcess
 from archiver.ingress import ingest
 from archiver.jobs import RecordingJob
@@ -102,9 +103,9 @@ def test_worker_memory_stays_flat_for_a_256_mib_recording(emulator: EmulatorProc
     runtime = get_runtime()
     settings = runtime.settings
     block = settings.copy_block_mib * MIB
-    # Blocks that can be alive at once: one filling, `concurrency` staging, two waiting to be
-    # hashed; plus slack for HTTP buffers and the SDKs. Independent of the file size.
-    bound = (settings.copy_concurrency + 3) * block + 24 * MIB
+    # Blocks that can be alive at once (one filling, `concurrency` staging), plus slack for HTTP
+    # buffers and the SDKs. Independent of the file size.
+    bound = chunk_memory_bound(block, settings.copy_concurrency) + 24 * MIB
     assert bound < SIZE / 2, "the bound must be far below the file size to prove anything"
 
     warm, _ = archive(emulator, 2 * block)  # pools, threads and lazy imports exist before measuring

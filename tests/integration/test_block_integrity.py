@@ -17,7 +17,8 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 
 from archiver import blob_copy
-from archiver.blob_copy import BlobLease, _Block, _Hasher, _Stager
+from archiver.blob_copy import BlobLease, _Block, _Stager
+from archiver.digests import Digests
 from archiver.errors import StorageUnavailable
 from archiver.runtime import Runtime
 from archiver.store import storage_failure
@@ -48,10 +49,10 @@ def test_a_piece_larger_than_the_room_left_is_split_at_the_block_boundary() -> N
 
 def test_both_digests_cover_every_block_in_order() -> None:
     blocks = [os.urandom(size) for size in (1 << 20, 3, 1 << 19, 12_345)]
-    hasher = _Hasher(backlog=1)
+    digests = Digests()
     for data in blocks:
-        hasher.add(data)
-    sha256, md5 = hasher.finish()
+        digests.add(data)
+    sha256, md5 = digests.sha256, digests.md5
     whole = b"".join(blocks)
     assert sha256 == hashlib.sha256(whole).hexdigest()
     assert md5 == base64.b64encode(hashlib.md5(whole).digest()).decode()

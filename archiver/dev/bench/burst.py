@@ -492,12 +492,17 @@ def archive_container() -> str:
 
 def copy_figures(overrides: dict[str, str]) -> dict[str, int]:
     """The block size and concurrency the workers copy with: their memory bound per chunk."""
+    from archiver.blob_copy import chunk_memory_bound
     from archiver.settings import Settings
 
     fields = Settings.model_fields
     block = int(overrides.get("COPY_BLOCK_MIB", fields["copy_block_mib"].default))
     concurrency = int(overrides.get("COPY_CONCURRENCY", fields["copy_concurrency"].default))
-    return {"block_mib": block, "concurrency": concurrency, "chunk_bound_mib": block * (concurrency + 3)}
+    return {
+        "block_mib": block,
+        "concurrency": concurrency,
+        "chunk_bound_mib": chunk_memory_bound(block, concurrency),
+    }
 
 
 def recording_rows(
