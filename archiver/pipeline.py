@@ -171,10 +171,13 @@ class Archiver:
             )
             self.store.create_index_entry(layout.index_blob(participant.participant_id, job), entry)
         result.index_entries = len(metadata.participants)
-        result.recording_manifest = self._recording_manifest(job)
+        result.recording_manifest = self._recording_manifest(job, manifest)
 
-    def _recording_manifest(self, job: RecordingJob) -> str | None:
-        chunks = self.store.chunk_manifests(layout.recording_folder(job.recording))
+    def _recording_manifest(self, job: RecordingJob, stored: ChunkManifest) -> str | None:
+        """Written once every chunk has committed; ``stored`` is this chunk's, as stored."""
+        chunks = self.store.chunk_manifests(
+            layout.recording_folder(job.recording), known={layout.chunk_manifest_blob(job): stored}
+        )
         if len(chunks) < job.recording.chunk_count:
             return None
         name = layout.recording_manifest_blob(job.recording)

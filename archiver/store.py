@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -282,12 +282,18 @@ class ArchiveStore:
     def chunk_manifest(self, name: str) -> ChunkManifest | None:
         return self._read(self.archive, name, ChunkManifest)
 
-    def chunk_manifests(self, folder: str) -> list[tuple[str, ChunkManifest]]:
-        """Every committed chunk of the recording in ``folder``, in chunk order."""
+    def chunk_manifests(
+        self, folder: str, known: Mapping[str, ChunkManifest] | None = None
+    ) -> list[tuple[str, ChunkManifest]]:
+        """Every committed chunk of the recording in ``folder``, in chunk order.
+
+        ``known``: manifests the caller already holds as stored (by name), not read again.
+        """
+        known = known or {}
         names = sorted(
             n for n in self._names(self.archive, f"{folder}/chunk-") if n.endswith(".manifest.json")
         )
-        found = [(name, self.chunk_manifest(name)) for name in names]
+        found = [(name, known.get(name) or self.chunk_manifest(name)) for name in names]
         return [(name, manifest) for name, manifest in found if manifest is not None]
 
     def create_recording_manifest(self, name: str, manifest: RecordingManifest) -> bool:

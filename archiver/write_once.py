@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.storage.blob import BlobClient
+from azure.storage.blob import BlobClient, BlobProperties
 
 from archiver.digests import Digests
 from archiver.errors import PermanentError, TransientError
@@ -56,22 +56,25 @@ def publish(
             if_none_match="*",  # create only: the SDK's etag/IfMissing pair leaks etag here
         )
     except ResourceExistsError:
-        pass  # published before: checked below exactly like our own copy
+        stored = final.get_blob_properties()  # published before: checked exactly like our own copy
     else:
-        _wait_for_copy(final, timeout)
-    verify(final, verified.size, verified.md5)
+        stored = _wait_for_copy(final, timeout)
+    _check(final.blob_name, stored, verified.size, verified.md5)
 
 
-def _wait_for_copy(final: BlobClient, timeout: float) -> None:
-    """Same-account copies usually finish at once; a pending one is waited for, never trusted."""
+def _wait_for_copy(final: BlobClient, timeout: float) -> BlobProperties:
+    """Same-account copies usually finish at once; a pending one is waited for, never trusted.
+
+    Returns the finished blob's properties, which the caller checks: no second request.
+    """
     deadline = time.monotonic() + timeout
     delay = 0.05
     while True:
-        copy = final.get_blob_properties().copy
-        if copy.status in (None, "success"):
-            return
-        if copy.status != "pending":
-            raise TransientError(f"the server-side copy ended {copy.status}", reason="copy_failed")
+        props = final.get_blob_properties()
+        if props.copy.status in (None, "success"):
+            return props
+        if props.copy.status != "pending":
+            raise TransientError(f"the server-side copy ended {props.copy.status}", reason="copy_failed")
         if time.monotonic() > deadline:
             raise TransientError("the server-side copy is still pending", reason="copy_pending")
         time.sleep(delay)
@@ -80,12 +83,15 @@ def _wait_for_copy(final: BlobClient, timeout: float) -> None:
 
 def verify(blob: BlobClient, size: int, md5: str) -> None:
     """Storage must hold exactly our bytes: size and Content-MD5 (which it checked on commit)."""
-    props = blob.get_blob_properties()
+    _check(blob.blob_name, blob.get_blob_properties(), size, md5)
+
+
+def _check(name: str, props: BlobProperties, size: int, md5: str) -> None:
     stored = props.content_settings.content_md5
     stored_b64 = base64.b64encode(bytes(stored)).decode() if stored else None
     if props.size != size or stored_b64 != md5:
         raise PermanentError(
-            f"archive blob {blob.blob_name!r} exists with other content than the verified copy "
+            f"archive blob {name!r} exists with other content than the verified copy "
             f"(size {props.size}, Content-MD5 {stored_b64}); it is never overwritten",
             reason="archive_conflict",
         )
@@ -105,5 +111,5 @@ def already_published(final: BlobClient) -> Verified | None:
     for piece in final.download_blob().chunks():
         digests.add(piece)
     verified = Verified(props.size, digests.sha256, digests.md5)
-    verify(final, verified.size, verified.md5)
+    _check(final.blob_name, props, verified.size, verified.md5)
     return verified
