@@ -173,14 +173,26 @@ class _Stager:
     block corrupted on the way instead of storing it. Computed with carry-less multiplication,
     it costs ~0.02 ms per MiB where a per-block MD5 cost 1.2: the block is not hashed a third
     time in any way that matters.
+
+    Block buffers are reused: once a block is staged (or has failed), its buffer is handed to
+    the next block. A fresh 8 MiB buffer costs the kernel 2,048 page faults and a zeroing,
+    ~0.1 ms per MiB copied; at most ``concurrency + 1`` buffers ever exist, as before.
     """
 
-    def __init__(self, blob: BlobClient, lease: BlobLease, concurrency: int) -> None:
+    def __init__(self, blob: BlobClient, lease: BlobLease, concurrency: int, block_size: int) -> None:
         self._blob = blob
         self._lease = lease
+        self._block_size = block_size
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="stage")
         self._slots = threading.Semaphore(concurrency)
         self._pending: list[Future[Any]] = []
+        self._spare: list[bytearray] = []  # list.append and pop are atomic: no lock needed
+
+    def buffer(self, size: int) -> bytearray:
+        """A buffer for the next block: a staged block's, when it has the usual size."""
+        if size == self._block_size and self._spare:
+            return self._spare.pop()
+        return bytearray(size)
 
     def _stage(self, index: int, data: bytearray) -> None:
         try:
@@ -193,6 +205,8 @@ class _Stager:
                 transactional_content_crc64=checksum.to_bytes(8, "little"),
             )
         finally:
+            if len(data) == self._block_size:  # before the slot: a waiting block may want it
+                self._spare.append(data)
             self._slots.release()
 
     def submit(self, index: int, data: bytearray) -> None:
@@ -282,7 +296,7 @@ def _copy_to_staging(
     digests = Digests()
     _rehash_prefix(staging, mark.bytes, digests)
     ids = [block_id(i) for i in range(mark.blocks)]
-    stager = _Stager(staging, lease, concurrency)
+    stager = _Stager(staging, lease, concurrency, block_size)
     try:
         size = _stream_blocks(source, block_size, mark.bytes, digests=digests, stager=stager, ids=ids)
         stager.drain()
@@ -331,14 +345,16 @@ def _open_at_checkpoint(
 
 
 class _Block:
-    """One block being filled from the download.
+    """One block being filled from the download, into ``data`` (its size is the block's).
 
     The buffer is filled in place (one copy from the socket's pieces, no regrowth) and handed
-    over whole: hashing and staging read it, nobody copies it again.
+    over whole: hashing and staging read it, nobody copies it again. A reused buffer's old
+    bytes are all overwritten before the block is full; a block cut short is shrunk to what
+    arrived.
     """
 
-    def __init__(self, size: int) -> None:
-        self.data = bytearray(size)
+    def __init__(self, data: bytearray) -> None:
+        self.data = data
         self.filled = 0
 
     @property
@@ -381,7 +397,7 @@ def _stream_blocks(
         while piece:
             if block is None:
                 left = source.total - size if source.total is not None else 0
-                block = _Block(left if 0 < left < block_size else block_size)
+                block = _Block(stager.buffer(left if 0 < left < block_size else block_size))
             piece = block.fill(piece)
             if block.full:
                 flush(block)
