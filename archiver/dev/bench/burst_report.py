@@ -201,7 +201,11 @@ def _cpu_text(cpu: dict[str, float], cores: int) -> str:
 
 
 def _rss_text(summary: dict[str, Any], result: dict[str, Any]) -> str:
-    """Each worker's peak, against ready RSS + in-flight chunks x the copy's bound per chunk."""
+    """Each worker's peak, against ready RSS + in-flight chunks x the copy's media buffers.
+
+    That sum is the part the copy bounds; what a worker holds beyond it (each copy's
+    connections and HTTP buffers, heap fragmentation) is the measured peak minus the sum.
+    """
     peaks = ", ".join(f"{mib:.0f} MiB" for mib in summary["peak_rss_mib"])
     copy, host = result.get("copy"), result["host"]
     ready = max((w.get("rss_ready", 0) for w in result["workers"]), default=0) / MIB
@@ -210,7 +214,10 @@ def _rss_text(summary: dict[str, Any], result: dict[str, Any]) -> str:
     in_flight = host["batchSize"] + host["newBatchThreshold"]
     bound = ready + in_flight * copy["chunk_bound_mib"]
     per_chunk = copy["chunk_bound_mib"]
-    return f"{peaks} (bound {bound:.0f} MiB = ready {ready:.0f} + {in_flight} x {per_chunk} per chunk)"
+    return (
+        f"{peaks} (ready {ready:.0f} + {in_flight} chunks x {per_chunk} MiB of media buffers"
+        f" = {bound:.0f} MiB)"
+    )
 
 
 def _leftover_text(left: dict[str, Any]) -> str:
