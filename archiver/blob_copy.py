@@ -160,12 +160,6 @@ def _checkpoint(blob: BlobClient, lease: BlobLeaseClient, block_size: int) -> _C
     return _Checkpoint(count, count * block_size, total)
 
 
-def _rehash_prefix(blob: BlobClient, length: int, digests: Digests) -> None:
-    if length:
-        for piece in blob.download_blob(offset=0, length=length).chunks():
-            digests.add(piece)
-
-
 class _Stager:
     """Stages blocks on a bounded thread pool; at most ``concurrency`` blocks in flight.
 
@@ -294,7 +288,7 @@ def _copy_to_staging(
         # Record which source version the blocks staged from now on belong to.
         _commit(staging, lease, [], metadata={META_TOTAL: str(source.total), META_BLOCK: str(block_size)})
     digests = Digests()
-    _rehash_prefix(staging, mark.bytes, digests)
+    digests.add_stored(staging, mark.bytes)
     ids = [block_id(i) for i in range(mark.blocks)]
     stager = _Stager(staging, lease, concurrency, block_size)
     try:
@@ -422,7 +416,7 @@ def _already_copied(blob: BlobClient, mark: _Checkpoint) -> CopyResult | None:
     starts over from the source, which still exists (the staging blob is only a work copy).
     """
     digests = Digests()
-    _rehash_prefix(blob, mark.bytes, digests)
+    digests.add_stored(blob, mark.bytes)
     sha256, md5 = digests.sha256, digests.md5
     if sha256 != mark.complete_sha256:
         log.warning("the staged copy does not match its recorded SHA-256; copying again from the source")

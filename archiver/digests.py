@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobClient
 
 
 class Digests:
@@ -29,6 +33,13 @@ class Digests:
     def add(self, data: bytes | bytearray | memoryview) -> None:
         self._sha256.update(data)
         self._md5.update(data)
+
+    def add_stored(self, blob: BlobClient, length: int | None = None) -> None:
+        """Feed what storage holds in ``blob`` (its first ``length`` bytes, or all), streaming."""
+        if length == 0:
+            return
+        for piece in blob.download_blob(offset=None if length is None else 0, length=length).chunks():
+            self.add(piece)
 
     @property
     def sha256(self) -> str:

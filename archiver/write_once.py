@@ -108,8 +108,7 @@ def already_published(final: BlobClient) -> Verified | None:
     except ResourceNotFoundError:
         return None
     digests = Digests()
-    for piece in final.download_blob().chunks():
-        digests.add(piece)
+    digests.add_stored(final)
     verified = Verified(props.size, digests.sha256, digests.md5)
     _check(final.blob_name, props, verified.size, verified.md5)
     return verified

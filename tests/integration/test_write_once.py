@@ -35,13 +35,23 @@ def _staged(runtime: Runtime, name: str, data: bytes) -> tuple[BlobClient, Verif
     return staging, Verified(len(data), digests.sha256, digests.md5)
 
 
-def test_publish_creates_the_archive_blob_with_the_staged_bytes_and_their_digests(runtime: Runtime) -> None:
-    runtime.store.ensure_containers()
-    data = os.urandom(300_000)
-    staging, verified = _staged(runtime, "once/a.mp3", data)
-    final = runtime.store.media_blob("once/a.mp3")
-
+def _published(runtime: Runtime, name: str, data: bytes) -> tuple[BlobClient, BlobClient, Verified]:
+    """``data`` staged and published as ``name``: the archive blob, its staging copy, digests."""
+    staging, verified = _staged(runtime, name, data)
+    final = runtime.store.media_blob(name)
     publish(final, staging, verified, access=runtime.store.copy_source)
+    return final, staging, verified
+
+
+@pytest.fixture(autouse=True)
+def _containers(runtime: Runtime) -> None:
+    runtime.store.ensure_containers()
+
+
+def test_publish_creates_the_archive_blob_with_the_staged_bytes_and_their_digests(runtime: Runtime) -> None:
+    data = os.urandom(300_000)
+
+    final, _, verified = _published(runtime, "once/a.mp3", data)
 
     props = final.get_blob_properties()
     assert final.download_blob().readall() == data
@@ -51,11 +61,7 @@ def test_publish_creates_the_archive_blob_with_the_staged_bytes_and_their_digest
 
 
 def test_publishing_the_same_bytes_again_is_accepted(runtime: Runtime) -> None:
-    runtime.store.ensure_containers()
-    data = os.urandom(50_000)
-    staging, verified = _staged(runtime, "once/b.mp3", data)
-    final = runtime.store.media_blob("once/b.mp3")
-    publish(final, staging, verified, access=runtime.store.copy_source)
+    final, staging, verified = _published(runtime, "once/b.mp3", os.urandom(50_000))
     etag = final.get_blob_properties().etag
 
     publish(final, staging, verified, access=runtime.store.copy_source)  # a redelivery
@@ -64,16 +70,12 @@ def test_publishing_the_same_bytes_again_is_accepted(runtime: Runtime) -> None:
 
 
 def test_an_archive_blob_holding_other_bytes_is_a_conflict_and_stays_as_it_is(runtime: Runtime) -> None:
-    runtime.store.ensure_containers()
     first = os.urandom(40_000)
-    staging, verified = _staged(runtime, "once/c.mp3", first)
-    final = runtime.store.media_blob("once/c.mp3")
-    publish(final, staging, verified, access=runtime.store.copy_source)
-    other = os.urandom(40_000)
-    staging, other_verified = _staged(runtime, "once/c.mp3", other)
+    final, _, _ = _published(runtime, "once/c.mp3", first)
+    staging, other = _staged(runtime, "once/c.mp3", os.urandom(40_000))
 
     with pytest.raises(PermanentError) as refused:
-        publish(final, staging, other_verified, access=runtime.store.copy_source)
+        publish(final, staging, other, access=runtime.store.copy_source)
 
     assert refused.value.reason == "archive_conflict"
     assert "never overwritten" in str(refused.value)
